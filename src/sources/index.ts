@@ -1,0 +1,10 @@
+// The registry of source adapters: the only place that names every registry.
+// Adding a registry = one module under src/sources/ plus one line here.
+import type { Source } from './types.js';
+import { listSource } from './list.js';
+
+export const sources: readonly Source[] = [listSource];
+
+export function findSource(kind: string): Source | undefined {
+  return sources.find((s) => s.kind === kind);
+}

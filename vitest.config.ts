@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Suites start servers and child processes; two cores: keep parallelism modest.
+    maxWorkers: 2,
+    minWorkers: 1,
+    passWithNoTests: false,
+  },
+});

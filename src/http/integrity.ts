@@ -1,0 +1,44 @@
+// Streaming integrity: one pass computes the byte count and every checksum (sha256 always, plus
+// whatever the index provides) with node:crypto, and compares them with what was expected.
+
+import { createHash, type Hash } from 'node:crypto';
+import type { ChecksumAlgo, Checksums } from '../sources/types.js';
+
+export const CHECKSUM_ALGOS: readonly ChecksumAlgo[] = ['sha256', 'sha512', 'sha1', 'md5'];
+
+export class StreamDigest {
+  private readonly hashes: [ChecksumAlgo, Hash][];
+  bytes = 0;
+
+  constructor(algos: Iterable<ChecksumAlgo>) {
+    const set = new Set<ChecksumAlgo>(['sha256', ...algos]);
+    this.hashes = [...set].map((a) => [a, createHash(a)]);
+  }
+
+  /** The algorithms to compute for a set of expected checksums (sha256 always). */
+  static for(expected: Checksums | undefined): StreamDigest {
+    return new StreamDigest(Object.keys(expected ?? {}).filter((a): a is ChecksumAlgo => CHECKSUM_ALGOS.includes(a as ChecksumAlgo)));
+  }
+
+  update(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    for (const [, h] of this.hashes) h.update(chunk);
+  }
+
+  digest(): Checksums {
+    const out: Checksums = {};
+    for (const [a, h] of this.hashes) out[a] = h.digest('hex');
+    return out;
+  }
+}
+
+/** First mismatch between expected and actual checksums, or null when all expected ones match. */
+export function checksumMismatch(expected: Checksums | undefined, actual: Checksums): string | null {
+  for (const [algo, want] of Object.entries(expected ?? {})) {
+    if (want === undefined) continue;
+    const got = actual[algo as ChecksumAlgo];
+    if (got === undefined) return `${algo} was not computed`;
+    if (got.toLowerCase() !== want.trim().toLowerCase()) return `${algo} is ${got}, expected ${want.trim().toLowerCase()}`;
+  }
+  return null;
+}

@@ -1,0 +1,52 @@
+// A shared byte-rate limiter (token bucket allowing debt): every consumer calls take(n) after
+// receiving n bytes and waits as long as the bucket is in debt, so the aggregate rate of all
+// downloads converges to `bytesPerSec` while short bursts up to `burstBytes` pass untouched.
+
+import { sleep } from './sleep.js';
+
+export interface RateLimiterOptions {
+  bytesPerSec: number;
+  burstBytes?: number;
+  now?: () => number;
+}
+
+export class RateLimiter {
+  readonly bytesPerSec: number;
+  private readonly burst: number;
+  private tokens: number;
+  private last: number;
+  private readonly now: () => number;
+
+  constructor(opts: RateLimiterOptions) {
+    if (!(opts.bytesPerSec > 0)) throw new RangeError('rate limit must be a positive number of bytes per second');
+    this.bytesPerSec = opts.bytesPerSec;
+    this.burst = opts.burstBytes ?? Math.max(64 * 1024, opts.bytesPerSec / 10);
+    this.now = opts.now ?? (() => performance.now());
+    this.tokens = this.burst;
+    this.last = this.now();
+  }
+
+  /** Milliseconds the caller must wait after consuming n bytes (0 when within budget). */
+  consume(n: number): number {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.bytesPerSec);
+    this.last = t;
+    this.tokens -= n;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.bytesPerSec) * 1000;
+  }
+
+  async take(n: number, signal?: AbortSignal): Promise<void> {
+    const waitMs = this.consume(n);
+    if (waitMs > 0) await sleep(waitMs, signal);
+  }
+}
+
+/** Parses "50M", "1.5G", "800k", "1000" (bytes per second; K/M/G are powers of 1024). */
+export function parseRate(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b?)?(?:\/s)?\s*$/i.exec(text);
+  if (!m) throw new RangeError(`invalid rate "${text}" (expected e.g. 500k, 50M, 1G)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const value = Math.floor(Number(m[1]) * mult);
+  if (value <= 0) throw new RangeError(`invalid rate "${text}" (must be positive)`);
+  return value;
+}

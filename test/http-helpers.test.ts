@@ -4,12 +4,11 @@ import { fullJitterDelay, backoffFromEnv } from '../src/http/backoff.js';
 import { parseRetryAfter } from '../src/http/retry-after.js';
 import { decideRedirect } from '../src/http/redirect-policy.js';
 import { AdaptiveConcurrency } from '../src/http/adaptive-concurrency.js';
-import { RateLimiter, parseRate } from '../src/http/rate-limiter.js';
+import { RateLimiter } from '../src/http/rate-limiter.js';
 import { Semaphore } from '../src/http/semaphore.js';
 import { RetryBudget, isRetryableStatus, isMissingStatus } from '../src/http/retry-policy.js';
 import { parseContentEncoding, chooseRepresentation } from '../src/http/content-encoding.js';
 import { parseContentRange, ifRangeValue } from '../src/http/resume.js';
-import { buildUserAgent } from '../src/http/user-agent.js';
 
 describe('backoff', () => {
   it('is full jitter under an exponential, capped bound', () => {
@@ -125,13 +124,6 @@ describe('rate limiter', () => {
     t = 500;
     expect(rl.consume(0)).toBe(0);
   });
-  it('parses human rates', () => {
-    expect(parseRate('50M')).toBe(50 * 1024 * 1024);
-    expect(parseRate('1.5k')).toBe(1536);
-    expect(parseRate('800')).toBe(800);
-    expect(() => parseRate('fast')).toThrow(/invalid rate/);
-    expect(() => parseRate('0')).toThrow();
-  });
 });
 
 describe('semaphore', () => {
@@ -190,9 +182,5 @@ describe('content encoding and resume helpers', () => {
     expect(ifRangeValue({ url: 'u', etag: 'W/"x"', lastModified: 'd' })).toBe('d');
     expect(ifRangeValue({ url: 'u', etag: '"x"' })).toBe('"x"');
     expect(ifRangeValue({ url: 'u', etag: 'W/"x"' })).toBeNull();
-  });
-  it('builds the User-Agent', () => {
-    expect(buildUserAgent()).toMatch(/^mirror\/\d+\.\d+\.\d+$/);
-    expect(buildUserAgent('ops@example.org')).toMatch(/^mirror\/\S+ \(\+ops@example\.org\)$/);
   });
 });

@@ -14,6 +14,7 @@
 //   - 404/410 are never retried ('not-found'); 304 answers a conditional request (status 304,
 //     no file written).
 
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Checksums } from '../sources/types.js';
@@ -49,7 +50,7 @@ import {
 } from './retry-policy.js';
 import { Semaphore } from './semaphore.js';
 import { sleep } from './sleep.js';
-import { buildUserAgent } from './user-agent.js';
+import { VERSION } from '../version.js';
 
 export { DownloadError, type DownloadErrorCode } from './errors.js';
 
@@ -243,6 +244,7 @@ export class Downloader {
   private counters = { inFlight: 0, queued: 0, retries: 0, bytes: 0, files: 0, failed: 0 };
 
   constructor(private readonly opts: DownloaderOptions) {
+    if (opts.signal) setMaxListeners(0, opts.signal); // every queued request listens to it
     if (opts.concurrency !== 'auto' && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) {
       throw new RangeError(`concurrency must be a positive integer or 'auto', got ${String(opts.concurrency)}`);
     }
@@ -263,7 +265,7 @@ export class Downloader {
     if (opts.retryCapMs !== undefined) this.backoff.capMs = opts.retryCapMs;
     this.budget = new RetryBudget(opts.retryBudget ?? { base: 100, perFile: 0.5 });
     this.limiter = opts.rateLimitBytesPerSec ? new RateLimiter({ bytesPerSec: opts.rateLimitBytesPerSec }) : undefined;
-    this.userAgent = opts.userAgent ?? buildUserAgent();
+    this.userAgent = opts.userAgent ?? `mirror/${VERSION}`;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 300_000;
     this.resumeMinBytes = opts.resumeMinBytes ?? 4 * 1024 * 1024;
@@ -566,7 +568,7 @@ export class Downloader {
     try {
       await writer.close();
     } catch (err) {
-      receiveError ??= new AttemptFailure('io', `writing ${req.tmpFile}: ${(err as Error).message}`, false, { cause: err });
+      receiveError ??= new AttemptFailure('local', `writing ${req.tmpFile}: ${(err as Error).message}`, false, { cause: err });
     }
     state.offset = writer.size;
     if (receiveError) {
@@ -646,12 +648,12 @@ export class Downloader {
     });
   }
 
-  /** Runs a local filesystem operation; its failure is final ('io'). */
+  /** Runs a local filesystem operation; its failure is final ('local'). */
   private async io<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (err) {
-      throw new AttemptFailure('io', `filesystem error: ${(err as Error).message}`, false, { cause: err });
+      throw new AttemptFailure('local', `filesystem error: ${(err as Error).message}`, false, { cause: err });
     }
   }
 

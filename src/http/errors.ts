@@ -6,9 +6,9 @@
 //   network    connection/timeout/reset errors (after retries)
 //   aborted    the caller's signal fired; the tmp file is left for the caller to delete
 //   redirect   too many redirects, a loop, or a redirect to a non-http(s) URL
-//   io         the local filesystem failed (disk full, permissions)
+//   local      the local filesystem failed (disk full, permissions): never retried
 
-export type DownloadErrorCode = 'not-found' | 'checksum' | 'size' | 'http' | 'network' | 'aborted' | 'redirect' | 'io';
+export type DownloadErrorCode = 'not-found' | 'checksum' | 'size' | 'http' | 'network' | 'aborted' | 'redirect' | 'local';
 
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';

@@ -40,13 +40,3 @@ export class RateLimiter {
     if (waitMs > 0) await sleep(waitMs, signal);
   }
 }
-
-/** Parses "50M", "1.5G", "800k", "1000" (bytes per second; K/M/G are powers of 1024). */
-export function parseRate(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b?)?(?:\/s)?\s*$/i.exec(text);
-  if (!m) throw new RangeError(`invalid rate "${text}" (expected e.g. 500k, 50M, 1G)`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const value = Math.floor(Number(m[1]) * mult);
-  if (value <= 0) throw new RangeError(`invalid rate "${text}" (must be positive)`);
-  return value;
-}

@@ -251,6 +251,22 @@ describe('Downloader: broken bodies', () => {
     expect(reqs[1].status).toBe(206);
   });
 
+  it('keeps resuming through repeated truncations, and restarts when a range comes back encoded', async () => {
+    const files = corpus([big, big]);
+    const s = await server({
+      files,
+      script: {
+        '/f0.bin': [{ kind: 'truncate', afterBytes: 50_000 }, { kind: 'truncate', afterBytes: 50_000 }, { kind: 'truncate', afterBytes: 50_000 }],
+        '/f1.bin': [{ kind: 'truncate', afterBytes: 50_000 }, { kind: 'gzip' }],
+      },
+    });
+    const { d } = downloader();
+    const out = await mirrorAll(d, s.url, files);
+    expect(out.ok.length).toBe(2);
+    expect(s.requestsFor('/f0.bin').map((e) => e.range)).toEqual([undefined, 'bytes=50000-', 'bytes=100000-', 'bytes=150000-']);
+    expect(s.requestsFor('/f1.bin').map((e) => e.range)).toEqual([undefined, 'bytes=50000-', undefined]);
+  });
+
   it('restarts when the server ignores ranges', async () => {
     const files = corpus([big]);
     const s = await server({ files, ranges: false, script: { '/f0.bin': [{ kind: 'reset', afterBytes: 100_000 }] } });

@@ -156,6 +156,8 @@ class AttemptFailure extends Error {
       congestion?: string;
       /** The partial file cannot be continued (integrity failure, changed upstream...). */
       discardPartial?: boolean;
+      /** The bytes contradict the index (wrong size or checksum): retried only once. */
+      integrity?: boolean;
       cause?: unknown;
     } = {},
   ) {
@@ -327,7 +329,7 @@ export class Downloader {
       if (failure.code === 'aborted') throw this.aborted(req, attempt);
       if (failure.extra.congestion) origin.controller.noteCongestion(failure.extra.congestion);
       if (failure.extra.discardPartial) await this.discardPartial(req.tmpFile, state);
-      if (failure.code === 'checksum' || failure.code === 'size') integrityFailures++;
+      if (failure.extra.integrity) integrityFailures++;
       const retry =
         failure.retryable && attempt < this.maxAttempts && integrityFailures < 2 && this.budget.tryTake();
       let delayMs = 0;
@@ -517,6 +519,11 @@ export class Downloader {
     const expectedSize = req.size;
     const codings = parseContentEncoding(res.headers['content-encoding']);
     const encoded = codings === null || codings.length > 0;
+    if (encoded && offset > 0) {
+      // An encoded range cannot be appended to identity bytes: start over.
+      await res.body.dump();
+      throw new AttemptFailure('network', `encoded partial response for ${url.href}`, true, { status: res.statusCode, discardPartial: true });
+    }
     const contentLength = numberHeader(res.headers['content-length']);
     const total = res.statusCode === 206 ? parseContentRange(res.headers['content-range'])?.total : contentLength;
     if (!encoded && expectedSize !== undefined && total !== undefined && total !== expectedSize) {
@@ -524,6 +531,7 @@ export class Downloader {
       throw new AttemptFailure('size', `server announced ${total} bytes for ${url.href}, expected ${expectedSize}`, true, {
         status: res.statusCode,
         discardPartial: true,
+        integrity: true,
       });
     }
     const etag = headerValue(res.headers.etag);
@@ -553,6 +561,7 @@ export class Downloader {
           throw new AttemptFailure('size', `body of ${url.href} is larger than the expected ${expectedSize} bytes`, true, {
             status: res.statusCode,
             discardPartial: true,
+            integrity: true,
           });
         }
         decoded?.write(chunk);
@@ -596,7 +605,7 @@ export class Downloader {
           ? `body of ${url.href} ended after ${size} of ${expectedSize} bytes`
           : `body of ${url.href} has ${size} bytes, expected ${expectedSize}`,
         true,
-        { status: res.statusCode, discardPartial: !short },
+        { status: res.statusCode, discardPartial: !short, integrity: !short },
       );
     }
     const mismatch = checksumMismatch(req.checksums, checksums);
@@ -604,6 +613,7 @@ export class Downloader {
       throw new AttemptFailure('checksum', `checksum mismatch for ${url.href}: ${mismatch}`, true, {
         status: res.statusCode,
         discardPartial: true,
+        integrity: true,
       });
     }
     if (state.sidecarWritten) await this.io(() => removeSidecar(req.tmpFile));

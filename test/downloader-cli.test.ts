@@ -1,0 +1,82 @@
+// The managed downloader through the real CLI (`mirror sync list`) against the fault server:
+// faults are retried to success, a permanently corrupt file fails the run (exit 1) without
+// appearing at its final path, and SIGINT mid-download exits 130 leaving nothing partial.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, promises as fs, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
+import { seededBytes, sha256, startFaultServer, type Fault, type FaultServer } from './helpers/fault-server.js';
+
+const SEED = 77;
+const env = { MIRROR_RETRY_BASE_MS: '10', MIRROR_RETRY_CAP_MS: '50' };
+let root: string;
+let server: FaultServer;
+const files: Record<string, Buffer> = {};
+for (let i = 0; i < 40; i++) files[`/pkg/f${i}.bin`] = seededBytes(SEED, `f${i}`, 1000 + i * 1500);
+files['/pkg/bad.bin'] = seededBytes(SEED, 'bad', 3000);
+files['/pkg/slow.bin'] = seededBytes(SEED, 'slow', 200_000);
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'mirror-dlcli-'));
+  const faults: Fault[] = [{ kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'flip' }, { kind: 'truncate' }, { kind: 'gzip' }];
+  server = await startFaultServer({
+    files,
+    chaos: { seed: SEED, rate: 0.4, faults },
+    script: {
+      '/pkg/bad.bin': Array(10).fill({ kind: 'flip' }),
+      '/pkg/slow.bin': Array(10).fill({ kind: 'trickle', chunkBytes: 1000, intervalMs: 50 }),
+    },
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+function writeList(name: string, paths: string[]): { list: string; sums: string } {
+  const list = join(root, `${name}.txt`);
+  const sums = join(root, `${name}.jsonl`);
+  writeFileSync(list, paths.map((p) => server.url + p).join('\n') + '\n');
+  writeFileSync(sums, paths.map((p) => JSON.stringify({ url: server.url + p, sha256: sha256(files[p]), size: files[p].length })).join('\n') + '\n');
+  return { list, sums };
+}
+
+const finalPath = (dest: string, p: string) => join(dest, new URL(server.url).host, ...p.split('/').slice(1));
+
+describe('mirror sync list through the managed downloader', () => {
+  it('retries injected faults to a complete, verified mirror; a corrupt file fails the run', async () => {
+    const paths = Object.keys(files).filter((p) => p !== '/pkg/slow.bin');
+    const { list, sums } = writeList('faulty', paths);
+    const dest = join(root, 'dest1');
+    const r = await runCli(['sync', 'list', list, dest, '--checksums', sums, '--no-progress', '--contact', 'ops@example.org'], { env });
+    expect(r.code, r.stderr).toBe(1);
+    for (const p of paths) {
+      if (p === '/pkg/bad.bin') expect(existsSync(finalPath(dest, p))).toBe(false);
+      else expect(sha256(readFileSync(finalPath(dest, p))), p).toBe(sha256(files[p]));
+    }
+    expect(server.requestsFor('/pkg/bad.bin').length).toBe(2);
+    expect(server.log.every((e) => /^mirror\/\S+ \(\+ops@example\.org\)$/.test(e.userAgent ?? ''))).toBe(true);
+    for (const p of paths) expect(server.requestsFor(p).length).toBeLessThanOrEqual(5);
+  });
+
+  it('exits 130 on SIGINT with nothing partial at a final path', async () => {
+    const paths = ['/pkg/slow.bin', '/pkg/f1.bin'];
+    const { list, sums } = writeList('slow', paths);
+    const dest = join(root, 'dest2');
+    const before = server.requestsFor('/pkg/slow.bin').length;
+    const r = await runCli(['sync', 'list', list, dest, '--checksums', sums, '--no-progress'], {
+      env,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (server.requestsFor('/pkg/slow.bin').length > before) {
+            clearInterval(poll);
+            setTimeout(() => child.kill('SIGINT'), 300);
+          }
+        }, 20);
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(existsSync(finalPath(dest, '/pkg/slow.bin'))).toBe(false);
+  });
+});

@@ -15,6 +15,7 @@ type Decoder = Gunzip | ReturnType<typeof createBrotliDecompress> | ReturnType<t
 
 /** Codings in the order they must be undone; null when one is unknown (only raw is possible). */
 export function parseContentEncoding(header: string | string[] | undefined): string[] | null {
+  if (header === undefined || header === 'identity') return [];
   const raw = Array.isArray(header) ? header.join(',') : header ?? '';
   const codings = raw
     .split(',')

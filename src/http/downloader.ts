@@ -624,6 +624,8 @@ export class Downloader {
 
   private async initialResumeState(req: DownloadRequest): Promise<ResumeState> {
     const state: ResumeState = { offset: 0, validator: null, sidecarWritten: false };
+    // Only downloads big enough to record a sidecar can be resumed: skip the look for others.
+    if (req.size !== undefined && req.size < this.resumeMinBytes) return state;
     const have = await partialSize(req.tmpFile);
     if (have === 0) return state;
     const validator = await readSidecar(req.tmpFile);
@@ -681,7 +683,7 @@ export class Downloader {
 }
 
 function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (!a) return b;
+  if (!a || a === b) return b;
   if (!b) return a;
   return AbortSignal.any([a, b]);
 }

@@ -6,6 +6,8 @@ import { mkdtempSync, promises as fs, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createServer as createHttpServer } from 'node:http';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { Downloader, DownloadError, type DownloaderOptions, type RequestEvent } from '../src/http/downloader.js';
 import { makeSelfSignedCert, seededBytes, sha256, startFaultServer, type Fault, type FaultServer } from './helpers/fault-server.js';
 
@@ -237,16 +239,23 @@ describe('Downloader: retries and backoff', () => {
 describe('Downloader: broken bodies', () => {
   const big = 300_000;
 
-  it('resumes after a reset mid-body with Range + If-Range', async () => {
+  it('recovers from a reset mid-body', async () => {
     const files = corpus([big]);
     const s = await server({ files, script: { '/f0.bin': [{ kind: 'reset', afterBytes: 100_000 }] } });
+    const { d } = downloader();
+    expect((await mirrorAll(d, s.url, files)).ok.length).toBe(1);
+    expect(s.requestsFor('/f0.bin').length).toBe(2);
+  });
+
+  it('resumes after a connection closed mid-body with Range + If-Range', async () => {
+    const files = corpus([big]);
+    const s = await server({ files, script: { '/f0.bin': [{ kind: 'close', afterBytes: 100_000 }] } });
     const { d } = downloader();
     const out = await mirrorAll(d, s.url, files);
     expect(out.ok.length).toBe(1);
     const reqs = s.requestsFor('/f0.bin');
     expect(reqs.length).toBe(2);
-    expect(reqs[1].range).toMatch(/^bytes=\d+-$/);
-    expect(Number(reqs[1].range!.slice(6, -1))).toBeGreaterThan(0);
+    expect(reqs[1].range).toBe('bytes=100000-');
     expect(reqs[1].ifRange).toMatch(/^"/);
     expect(reqs[1].status).toBe(206);
   });
@@ -408,7 +417,7 @@ describe('Downloader: redirects', () => {
 describe('Downloader: resume across calls, abort, rate limit', () => {
   it('continues a partial tmp file left by an earlier call (sidecar validator)', async () => {
     const files = corpus([400_000]);
-    const s = await server({ files, script: { '/f0.bin': [{ kind: 'reset', afterBytes: 150_000 }] } });
+    const s = await server({ files, script: { '/f0.bin': [{ kind: 'close', afterBytes: 150_000 }] } });
     const { d } = downloader({ maxAttempts: 1 });
     const tmpFile = join(root, 'resume.part');
     const req = { url: `${s.url}/f0.bin`, tmpFile, size: 400_000, checksums: { sha256: sha256(files['/f0.bin']) } };
@@ -423,7 +432,7 @@ describe('Downloader: resume across calls, abort, rate limit', () => {
 
   it('starts over when the upstream file changed since the partial download', async () => {
     const v1 = corpus([400_000]);
-    const s1 = await server({ files: v1, script: { '/f0.bin': [{ kind: 'reset', afterBytes: 150_000 }] } });
+    const s1 = await server({ files: v1, script: { '/f0.bin': [{ kind: 'close', afterBytes: 150_000 }] } });
     const v2 = { '/f0.bin': seededBytes(SEED + 1, 'f0', 400_000) };
     const s2 = await server({ files: v2 });
     const { d } = downloader({ maxAttempts: 1 });
@@ -435,6 +444,19 @@ describe('Downloader: resume across calls, abort, rate limit', () => {
     const res = await d.download({ url: `${s2.url}/f0.bin`, tmpFile, size: 400_000, checksums: { sha256: sha256(v2['/f0.bin']) } });
     expect(res.status).toBe(200);
     expect(s2.requestsFor('/f0.bin')[0]).toMatchObject({ range: 'bytes=150000-', status: 200 });
+  });
+
+  it('starts over when the server answers 416 to a resume', async () => {
+    const files = corpus([3000]);
+    const s = await server({ files });
+    const { d } = downloader();
+    const tmpFile = join(root, 'range416.part');
+    await fs.writeFile(tmpFile, Buffer.alloc(5000));
+    const etag = `"${sha256(files['/f0.bin']).slice(0, 16)}"`;
+    await fs.writeFile(tmpFile + '.meta', JSON.stringify({ url: `${s.url}/f0.bin`, etag }));
+    const res = await d.download({ url: `${s.url}/f0.bin`, tmpFile, checksums: { sha256: sha256(files['/f0.bin']) } });
+    expect(res.size).toBe(3000);
+    expect(s.requestsFor('/f0.bin').map((e) => [e.range, e.status])).toEqual([['bytes=5000-', 416], [undefined, 200]]);
   });
 
   it('aborts promptly on its signal, leaving only the tmp file', async () => {
@@ -488,5 +510,41 @@ describe('Downloader: chaos (seeded)', () => {
     for (const p of Object.keys(files)) expect(s.requestsFor(p).length).toBeLessThanOrEqual(5);
     // With a 35% fault rate and 5 attempts, nearly everything gets through.
     expect(out.ok.length).toBeGreaterThan(140);
+  });
+});
+
+describe('Downloader: proxies from the environment', () => {
+  it('tunnels through HTTP_PROXY unless NO_PROXY matches', async () => {
+    const files = corpus([3000]);
+    const s = await server({ files });
+    const tunnels: string[] = [];
+    const sockets = new Set<Socket>();
+    const proxy = createHttpServer();
+    proxy.on('connect', (req, client: Socket) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = netConnect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      for (const sock of [client, upstream]) {
+        sockets.add(sock);
+        sock.on('error', () => undefined);
+      }
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const via = downloader({ env: { HTTP_PROXY: proxyUrl } });
+      expect((await mirrorAll(via.d, s.url, files)).ok.length).toBe(1);
+      expect(tunnels).toEqual([new URL(s.url).host]);
+      const direct = downloader({ env: { http_proxy: proxyUrl, NO_PROXY: '127.0.0.1' } });
+      expect((await mirrorAll(direct.d, s.url, files)).ok.length).toBe(1);
+      expect(tunnels.length).toBe(1);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });

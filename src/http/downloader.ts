@@ -48,6 +48,7 @@ import {
   networkErrorLabel,
   RetryBudget,
 } from './retry-policy.js';
+import { openResponse, type ResponseStream } from './response-stream.js';
 import { Semaphore } from './semaphore.js';
 import { sleep } from './sleep.js';
 import { VERSION } from '../version.js';
@@ -262,6 +263,8 @@ export class Downloader {
       ca: opts.ca,
       env: opts.env,
     });
+    // A new connection to an origin ends its probe: HTTP/2 is known by now.
+    this.dispatcher.on('connect', (origin: URL) => this.origins.get(origin.origin)?.settleProbe(true));
     this.backoff = backoffFromEnv({ baseMs: opts.retryBaseMs ?? 500, capMs: opts.retryCapMs ?? 30_000 }, opts.env ?? process.env);
     if (opts.retryBaseMs !== undefined) this.backoff.baseMs = opts.retryBaseMs;
     if (opts.retryCapMs !== undefined) this.backoff.capMs = opts.retryCapMs;
@@ -438,15 +441,9 @@ export class Downloader {
         headers.range = `bytes=${resumeFrom}-`;
         headers['if-range'] = ifRange;
       }
-      let res: Dispatcher.ResponseData;
+      let res: ResponseStream;
       try {
-        res = await this.dispatcher.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: 'GET',
-          headers,
-          signal,
-        });
+        res = await openResponse(this.dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'GET', headers }, signal);
       } catch (err) {
         if (visited.size === 1) origin.settleProbe(false);
         throw this.toFailure(err, signal);
@@ -457,7 +454,7 @@ export class Downloader {
         this.emit({ origin: url.origin, url: url.href, status, durationMs: performance.now() - started, bytes, outcome, attempt });
 
       if (REDIRECT_STATUSES.has(status)) {
-        await res.body.dump();
+        await res.dump();
         const decision = decideRedirect(url, res.headers.location, visited, 5);
         if ('refuse' in decision) throw new AttemptFailure('redirect', decision.refuse, false, { status });
         hop('ok');
@@ -466,7 +463,7 @@ export class Downloader {
         continue;
       }
       if (status === 304 && (req.etag || req.lastModified)) {
-        await res.body.dump();
+        await res.dump();
         hop('ok');
         return {
           status: 304,
@@ -479,11 +476,15 @@ export class Downloader {
         };
       }
       if (isMissingStatus(status)) {
-        await res.body.dump();
+        await res.dump();
         throw new AttemptFailure('not-found', `missing upstream: HTTP ${status} for ${url.href}`, false, { status });
       }
+      if (status === 416 && resumeFrom) {
+        await res.dump();
+        throw new AttemptFailure('network', `range not satisfiable for ${url.href}: starting over`, true, { status, discardPartial: true });
+      }
       if (status !== 200 && status !== 206) {
-        await res.body.dump();
+        await res.dump();
         const retryable = isRetryableStatus(status);
         throw new AttemptFailure('http', `HTTP ${status} for ${url.href}`, retryable, {
           status,
@@ -495,7 +496,7 @@ export class Downloader {
       if (status === 206) {
         const range = parseContentRange(res.headers['content-range']);
         if (!resumeFrom || !range || range.start !== resumeFrom) {
-          await res.body.dump();
+          await res.dump();
           throw new AttemptFailure('network', `unexpected partial response for ${url.href}`, true, { status, discardPartial: true });
         }
         offset = resumeFrom;
@@ -509,7 +510,7 @@ export class Downloader {
   /** Streams the body to the tmp file, verifying size and checksums on the way. */
   private async receive(
     req: DownloadRequest,
-    res: Dispatcher.ResponseData,
+    res: ResponseStream,
     url: URL,
     offset: number,
     state: ResumeState,
@@ -521,13 +522,13 @@ export class Downloader {
     const encoded = codings === null || codings.length > 0;
     if (encoded && offset > 0) {
       // An encoded range cannot be appended to identity bytes: start over.
-      await res.body.dump();
+      await res.dump();
       throw new AttemptFailure('network', `encoded partial response for ${url.href}`, true, { status: res.statusCode, discardPartial: true });
     }
     const contentLength = numberHeader(res.headers['content-length']);
     const total = res.statusCode === 206 ? parseContentRange(res.headers['content-range'])?.total : contentLength;
     if (!encoded && expectedSize !== undefined && total !== undefined && total !== expectedSize) {
-      await res.body.dump();
+      await res.dump();
       throw new AttemptFailure('size', `server announced ${total} bytes for ${url.href}, expected ${expectedSize}`, true, {
         status: res.statusCode,
         discardPartial: true,
@@ -554,10 +555,10 @@ export class Downloader {
     const writer = await this.io(() => BufferedFileWriter.open(req.tmpFile, offset));
     let receiveError: unknown = null;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      for (let chunk = await res.next(); chunk; chunk = await res.next()) {
         digest.update(chunk);
         if (digest.bytes > rawLimit) {
-          res.body.destroy();
+          res.cancel(new Error('body larger than expected'));
           throw new AttemptFailure('size', `body of ${url.href} is larger than the expected ${expectedSize} bytes`, true, {
             status: res.statusCode,
             discardPartial: true,

@@ -229,11 +229,17 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
   return { ...t, tool, ...v };
 }
 
-/** Single-stream ceiling for big files: curl into /dev/null, one file after the other. */
-async function curlLimit(base: string, files: FileSum[], cert: string, tls: boolean): Promise<Timed> {
-  const args = ['-s', '-o', '/dev/null', ...(tls ? ['--cacert', cert, '--http2'] : [])];
-  const urls = files.flatMap((f) => [`${base}/${f.path}`, ...(f === files[files.length - 1] ? [] : ['-o', '/dev/null'])]);
-  return timed('curl', [...args, ...urls]);
+/** Single-stream ceiling for big files: curl, one file after the other, into /dev/null or a file. */
+async function curlLimit(base: string, files: FileSum[], cert: string, tls: boolean, intoDir?: string): Promise<Timed> {
+  const args = ['-s', ...(tls ? ['--cacert', cert, '--http2'] : [])];
+  if (intoDir) {
+    rmSync(intoDir, { recursive: true, force: true });
+    mkdirSync(intoDir, { recursive: true });
+  }
+  for (const [i, f] of files.entries()) args.push('-o', intoDir ? join(intoDir, `f${i}`) : '/dev/null', `${base}/${f.path}`);
+  const t = await timed('curl', args);
+  if (intoDir) rmSync(intoDir, { recursive: true, force: true });
+  return t;
 }
 
 /** Small-file request ceiling: wrk (HTTP/1.1, 64 connections) cycling through the corpus. */
@@ -296,10 +302,13 @@ try {
         limitText = tls ? 'wrk: HTTP/1.1 only (see the HTTP/1.1 line)' : `wrk limit ${rps.toFixed(0)} req/s`;
       } else {
         const lim = await curlLimit(base, files, nginx.cert, tls);
+        const disk = await curlLimit(base, files, nginx.cert, tls, join(work, 'out-curl-single'));
         const mibps = bytes / 2 ** 20 / lim.seconds;
-        limitText = `single-stream limit (curl -o /dev/null) ${mibps.toFixed(0)} MiB/s`;
+        const diskMibps = bytes / 2 ** 20 / disk.seconds;
+        limitText = `single-stream limit: curl -o /dev/null ${mibps.toFixed(0)} MiB/s, curl into files ${diskMibps.toFixed(0)} MiB/s`;
         for (const r of results.filter((x) => x.tool.startsWith('mirror'))) {
-          limitText += `; ${r.tool} ${((bytes / 2 ** 20 / r.seconds / mibps) * 100).toFixed(0)}% of it`;
+          const own = bytes / 2 ** 20 / r.seconds;
+          limitText += `; ${r.tool} ${((own / mibps) * 100).toFixed(0)}% / ${((own / diskMibps) * 100).toFixed(0)}% of them`;
         }
       }
       out(limitText);

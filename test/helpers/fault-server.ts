@@ -17,8 +17,10 @@ export type Fault =
   | { kind: 'ok' }
   /** Answer with this status (and an optional Retry-After value) and a short body. */
   | { kind: 'status'; status: number; retryAfter?: string }
-  /** Send headers and `afterBytes` of the body, then reset the connection. */
+  /** Send headers and `afterBytes` of the body, then reset the connection (RST: unread bytes may be lost). */
   | { kind: 'reset'; afterBytes?: number }
+  /** Send headers and `afterBytes` of the body, then close the connection cleanly (FIN). */
+  | { kind: 'close'; afterBytes?: number }
   /** Send `afterBytes` of the body with no Content-Length, then end cleanly. */
   | { kind: 'truncate'; afterBytes?: number }
   /** Flip one byte of the body (at `at`, default the middle). */
@@ -218,6 +220,11 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
         res.write(body.subarray(0, fault.afterBytes ?? Math.floor(body.length / 2)), () => later(10, () => destroy(req, anyRes)));
         return;
       }
+      case 'close': {
+        res.writeHead(status, { ...headers, 'content-length': body.length });
+        res.write(body.subarray(0, fault.afterBytes ?? Math.floor(body.length / 2)), () => later(10, () => closeConnection(req, anyRes)));
+        return;
+      }
       case 'truncate': {
         const h = { ...headers };
         res.writeHead(status, h);
@@ -287,6 +294,11 @@ export async function startFaultServer(opts: FaultServerOptions): Promise<FaultS
 function header(req: Req, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function closeConnection(req: Req, res: Res): void {
+  if ('stream' in res && res.stream) res.stream.close(0 /* NGHTTP2_NO_ERROR */);
+  else (req as IncomingMessage).socket.end();
 }
 
 function destroy(req: Req, res: Res): void {

@@ -18,7 +18,6 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Checksums } from '../sources/types.js';
-import { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { backoffFromEnv, fullJitterDelay, type BackoffPolicy } from './backoff.js';
 import { chooseRepresentation, DecodedTrack, decodeFileInPlace, parseContentEncoding } from './content-encoding.js';
 import { createDispatcher } from './dispatcher.js';
@@ -48,6 +47,7 @@ import {
   networkErrorLabel,
   RetryBudget,
 } from './retry-policy.js';
+import { OriginState } from './origin-state.js';
 import { openResponse, type ResponseStream } from './response-stream.js';
 import { Semaphore } from './semaphore.js';
 import { sleep } from './sleep.js';
@@ -163,59 +163,6 @@ class AttemptFailure extends Error {
     } = {},
   ) {
     super(message, { cause: extra.cause });
-  }
-}
-
-class OriginState {
-  readonly controller: AdaptiveConcurrency;
-  readonly slots: Semaphore;
-  pausedUntil = 0;
-  /**
-   * TLS origins may speak HTTP/2, which undici learns only once a connection is up. Until then
-   * one request goes alone (the "probe"), so a burst of first requests does not open one
-   * connection each before multiplexing starts.
-   */
-  private connected: boolean;
-  private probe: { promise: Promise<void>; resolve: () => void } | null = null;
-
-  constructor(
-    readonly origin: string,
-    opts: { pinned?: number; initial: number; max: number },
-    log?: Logger,
-  ) {
-    this.connected = !origin.startsWith('https:');
-    this.controller = new AdaptiveConcurrency({
-      pinned: opts.pinned,
-      initial: opts.initial,
-      max: opts.max,
-      onChange: (limit, reason) => {
-        this.slots.setLimit(limit);
-        log?.debug({ origin, concurrency: limit, reason }, 'concurrency changed');
-      },
-    });
-    this.slots = new Semaphore(this.controller.limit);
-  }
-
-  /** Waits while another request probes the connection; true if the caller is the prober. */
-  async awaitConnection(signal: AbortSignal | undefined): Promise<boolean> {
-    while (!this.connected) {
-      if (!this.probe) {
-        let resolve!: () => void;
-        const promise = new Promise<void>((r) => (resolve = r));
-        this.probe = { promise, resolve };
-        return true;
-      }
-      await abortable(this.probe.promise, signal);
-    }
-    return false;
-  }
-
-  /** The first exchange with the origin finished (ok: a response arrived). */
-  settleProbe(ok: boolean): void {
-    if (ok) this.connected = true;
-    const probe = this.probe;
-    this.probe = null;
-    probe?.resolve();
   }
 }
 
@@ -687,19 +634,6 @@ function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined):
   if (!a || a === b) return b;
   if (!b) return a;
   return AbortSignal.any([a, b]);
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    );
-  });
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

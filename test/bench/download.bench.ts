@@ -7,7 +7,9 @@
 // mirror verifies every checksum while downloading; the peers do not, so their output is
 // checked afterwards (untimed) to make sure they fetched the right bytes.
 // Knobs (env): BENCH_SMALL_FILES, BENCH_BIG_FILES, BENCH_BIG_MIB, BENCH_PROTOCOLS (http1,h2),
-// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,aria2c,wget2,curl).
+// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,downloader,aria2c,wget2,curl).
+// `downloader` is the HTTP layer alone (no DB, no fsync): it shows what the engine's durability
+// work costs on top.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, writeSync, closeSync, createReadStream } from 'node:fs';
@@ -20,7 +22,7 @@ let BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 8);
 let BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 256);
 const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http1,h2').split(',');
 const SETS = (process.env.BENCH_SETS ?? 'small,big').split(',');
-const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,aria2c,wget2,curl').split(',');
+const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,downloader,aria2c,wget2,curl').split(',');
 const PARALLEL = 64;
 const DEB_PACKAGES: Record<string, string> = { nginx: 'nginx', aria2c: 'aria2', wget2: 'wget2', curl: 'curl', wrk: 'wrk', openssl: 'openssl' };
 
@@ -179,6 +181,8 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });
   const urls = files.map((f) => `${base}/${f.path}`);
+  // Every tool starts with no dirty pages from the previous one waiting to be written back.
+  execFileSync('sync');
   let t: Timed;
   let tree = dest;
   switch (tool) {
@@ -193,6 +197,13 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
         NODE_EXTRA_CA_CERTS: cert,
       });
       tree = join(dest, new URL(base).host);
+      break;
+    }
+    case 'downloader': {
+      // The HTTP layer alone (Downloader class, tmp + rename, no DB, no fsync).
+      const sums = join(work, 'sums-paths.jsonl');
+      writeFileSync(sums, files.map((f, i) => JSON.stringify({ url: urls[i], sha256: f.sha256, size: f.size, path: f.path })).join('\n') + '\n');
+      t = await timed(process.execPath, [join(import.meta.dirname, 'downloader-only.js'), sums, dest, 'auto'], { NODE_EXTRA_CA_CERTS: cert, UV_THREADPOOL_SIZE: '16' });
       break;
     }
     case 'aria2c': {
@@ -237,6 +248,7 @@ async function curlLimit(base: string, files: FileSum[], cert: string, tls: bool
     mkdirSync(intoDir, { recursive: true });
   }
   for (const [i, f] of files.entries()) args.push('-o', intoDir ? join(intoDir, `f${i}`) : '/dev/null', `${base}/${f.path}`);
+  execFileSync('sync');
   const t = await timed('curl', args);
   if (intoDir) rmSync(intoDir, { recursive: true, force: true });
   return t;
@@ -294,7 +306,7 @@ try {
           `${tool.padEnd(10)} ${r.seconds.toFixed(2).padStart(7)} s ${(files.length / r.seconds).toFixed(0).padStart(7)} files/s ${(bytes / 2 ** 20 / r.seconds).toFixed(0).padStart(6)} MiB/s  peak RSS ${r.maxRssMb.toFixed(0).padStart(4)} MB  correct ${r.ok}/${files.length}`,
         );
       }
-      const peers = results.filter((r) => !r.tool.startsWith('mirror') && r.bad === 0);
+      const peers = results.filter((r) => !r.tool.startsWith('mirror') && r.tool !== 'downloader' && r.bad === 0);
       const fastest = peers.sort((a, b) => a.seconds - b.seconds)[0];
       let limitText: string;
       if (set === 'small') {
@@ -306,13 +318,13 @@ try {
         const mibps = bytes / 2 ** 20 / lim.seconds;
         const diskMibps = bytes / 2 ** 20 / disk.seconds;
         limitText = `single-stream limit: curl -o /dev/null ${mibps.toFixed(0)} MiB/s, curl into files ${diskMibps.toFixed(0)} MiB/s`;
-        for (const r of results.filter((x) => x.tool.startsWith('mirror'))) {
+        for (const r of results.filter((x) => x.tool.startsWith('mirror') || x.tool === 'downloader')) {
           const own = bytes / 2 ** 20 / r.seconds;
           limitText += `; ${r.tool} ${((own / mibps) * 100).toFixed(0)}% / ${((own / diskMibps) * 100).toFixed(0)}% of them`;
         }
       }
       out(limitText);
-      for (const r of results.filter((x) => x.tool.startsWith('mirror'))) {
+      for (const r of results.filter((x) => x.tool.startsWith('mirror') || x.tool === 'downloader')) {
         const line = fastest
           ? `${proto} ${set}: ${r.tool} ${(fastest.seconds / r.seconds).toFixed(2)}× the fastest peer (${fastest.tool}); peak RSS ${r.maxRssMb.toFixed(0)} MB; ${r.bad === 0 ? 'all verified' : `${r.bad} NOT correct`}`
           : `${proto} ${set}: no peer finished correctly`;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { DiscoverContext, DiscoverResult, Source, StagedFetch } from '../types.js';
 import { UsageError } from '../../errors.js';
-import { RepodataFormatError, scanRepodata, type PackageSection } from './repodata-scanner.js';
+import { RepodataFormatError, rawText, scanRepodata, type PackageSection } from './repodata-scanner.js';
 import { RepodataWriter } from './repodata-writer.js';
 import { compressFile, type RepodataCompression } from './compress.js';
 import { LatestVersions, nameFilter, type NameFilter } from './filters.js';
@@ -252,7 +252,7 @@ class SubdirScan {
   private record(pass: Pass, section: PackageSection, filename: string, raw: Buffer): void {
     let rec: PackageRecord;
     try {
-      rec = JSON.parse(raw.toString('utf8')) as PackageRecord;
+      rec = JSON.parse(rawText(raw)) as PackageRecord;
     } catch (err) {
       throw new RepodataFormatError(`record ${JSON.stringify(filename)}: ${(err as Error).message}`);
     }

@@ -1,0 +1,179 @@
+// Benchmark: planning a conda subdir whose repodata.json has 300,000 records (~300 MB).
+//
+// Generates the repodata once (cached under the OS tmp dir), serves it on 127.0.0.1, and
+// measures, each in its own child process: the baseline (plain JSON.parse of the whole file),
+// the streaming scanner alone, and the real CLI `mirror plan conda ...` (discover + diff into the
+// DB + plan). Reports wall time and peak RSS (VmHWM) with ratios against the baseline.
+// Targets: plan <= 15 s, peak RSS <= 400 MB.
+// Usage: node dist/test/bench/conda.bench.js [records]
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { serveDir } from '../helpers/static-server.js';
+import { MIRROR_BIN } from '../helpers/cli.js';
+
+const RECORDS = Number(process.argv[2] ?? 300_000);
+const CACHE = join(tmpdir(), 'mirror-bench-conda');
+const SCANNER = fileURLToPath(new URL('../../src/sources/conda/repodata-scanner.js', import.meta.url));
+
+function hex(seed: string, algo: 'sha256' | 'md5'): string {
+  return createHash(algo).update(seed).digest('hex');
+}
+
+/** A record shaped like conda-forge's: ~1 KB with a dozen dependencies. */
+function record(i: number, conda: boolean) {
+  const name = `pkg${i % 40_000}`;
+  const version = `${1 + (i % 7)}.${Math.floor(i / 40_000)}.${i % 13}`;
+  const build = `py${310 + (i % 4)}h${hex(`b${i}`, 'md5').slice(0, 7)}_${i % 3}`;
+  const filename = `${name}-${version}-${build}${conda ? '.conda' : '.tar.bz2'}`;
+  const rec = {
+    build,
+    build_number: i % 3,
+    constrains: [`${name}-base ==${version}`, 'libblas * *netlib'],
+    depends: [
+      'libgcc-ng >=12',
+      'libstdcxx-ng >=12',
+      `python >=3.${10 + (i % 4)},<3.${11 + (i % 4)}.0a0`,
+      'python_abi 3.11.* *_cp311',
+      'numpy >=1.23.5,<2.0a0',
+      `pkg${(i * 7) % 40_000} >=1.0`,
+      `pkg${(i * 13) % 40_000}`,
+      'openssl >=3.1.2,<4.0a0',
+      'zlib >=1.2.13,<1.3.0a0',
+      'libzlib >=1.2.13,<2.0.0a0',
+    ],
+    license: 'BSD-3-Clause AND MIT AND Apache-2.0',
+    license_family: 'BSD',
+    md5: hex(`m${i}`, 'md5'),
+    name,
+    sha256: hex(`s${i}`, 'sha256'),
+    size: 10_000 + ((i * 7919) % 5_000_000),
+    subdir: 'linux-64',
+    timestamp: 1_690_000_000_000 + i * 1000,
+    version,
+  };
+  return [filename, rec] as const;
+}
+
+async function generate(file: string): Promise<void> {
+  if (existsSync(file)) return;
+  await mkdir(CACHE, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const out = createWriteStream(tmp);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  await write('{\n  "info": {\n    "subdir": "linux-64"\n  },\n');
+  for (const [section, conda] of [['packages', false], ['packages.conda', true]] as const) {
+    await write(`  "${section}": {\n`);
+    const start = conda ? Math.floor(RECORDS / 2) : 0;
+    const end = conda ? RECORDS : Math.floor(RECORDS / 2);
+    for (let i = start; i < end; i++) {
+      const [filename, rec] = record(i, conda);
+      const body = JSON.stringify(rec, null, 2).replace(/\n/g, '\n    ');
+      await write(`    ${JSON.stringify(filename)}: ${body}${i + 1 < end ? ',' : ''}\n`);
+    }
+    await write('  },\n');
+  }
+  await write('  "removed": [],\n  "repodata_version": 1\n}\n');
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await rename(tmp, file);
+}
+
+interface Measured {
+  seconds: number;
+  peakRssMb: number;
+  code: number | null;
+  output: string;
+}
+
+/** Runs a node child and samples its VmHWM (peak resident set) until it exits. */
+function measure(args: string[]): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    let peakKb = 0;
+    const sample = () => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        if (kb > peakKb) peakKb = kb;
+      } catch {
+        /* exited */
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ seconds, peakRssMb: peakKb / 1024, code, output });
+    });
+  });
+}
+
+const BASELINE = `
+const t = Date.now();
+const doc = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+const n = Object.keys(doc.packages).length + Object.keys(doc['packages.conda']).length;
+console.log('records', n, 'ms', Date.now() - t);
+`;
+
+const SCAN_ONLY = `
+import(process.argv[2]).then(async ({ scanRepodata }) => {
+  const t = Date.now();
+  let n = 0, bytes = 0;
+  await scanRepodata(process.argv[1], { onRecord: (_s, _k, raw) => { const r = JSON.parse(raw.toString()); bytes += r.size; n++; } });
+  console.log('records', n, 'ms', Date.now() - t);
+});
+`;
+
+async function main(): Promise<void> {
+  const channel = join(CACHE, `channel-${RECORDS}`);
+  const file = join(channel, 'linux-64', 'repodata.json');
+  await mkdir(join(channel, 'linux-64'), { recursive: true });
+  const t0 = Date.now();
+  await generate(file);
+  const size = (await stat(file)).size;
+  console.log(`conda bench: ${RECORDS} records, repodata.json ${(size / 1e6).toFixed(0)} MB (ready in ${Date.now() - t0} ms)`);
+
+  const baseline = await measure(['-e', BASELINE, file]);
+  const scan = await measure(['--input-type=module', '-e', SCAN_ONLY, file, SCANNER]);
+
+  const server = await serveDir(channel);
+  const work = await mkdtemp(join(tmpdir(), 'mirror-bench-conda-run-'));
+  try {
+    const plan = await measure([MIRROR_BIN, 'plan', 'conda', `${server.url}/`, join(work, 'dest'), '--subdir', 'linux-64', '--no-progress']);
+    if (plan.code !== 0) {
+      console.log(plan.output);
+      throw new Error(`mirror plan exited ${plan.code}`);
+    }
+    const rows = [
+      ['JSON.parse whole file (baseline)', baseline],
+      ['streaming scanner + per-record JSON.parse', scan],
+      ['mirror plan conda (real CLI)', plan],
+    ] as const;
+    for (const [label, m] of rows) {
+      console.log(
+        `${label.padEnd(44)} ${m.seconds.toFixed(2).padStart(7)} s  ${m.peakRssMb.toFixed(0).padStart(5)} MB peak RSS` +
+          `   (time x${(m.seconds / baseline.seconds).toFixed(2)}, RSS x${(m.peakRssMb / baseline.peakRssMb).toFixed(2)} vs baseline)`,
+      );
+    }
+    const ok = plan.seconds <= 15 && plan.peakRssMb <= 400;
+    console.log(`targets (plan <= 15 s, RSS <= 400 MB): ${ok ? 'met' : 'MISSED'}`);
+    console.log(`plan throughput: ${(size / 1e6 / plan.seconds).toFixed(0)} MB/s, ${(RECORDS / plan.seconds).toFixed(0)} records/s`);
+  } finally {
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -262,9 +262,17 @@ describe('conda channel mirror', () => {
     const r = await sync(dest, `${server.url}/`);
     expect(r.code).toBe(1);
     expect(r.stderr + r.stdout).toMatch(/evil-1\.0-0\.conda.*filename contains "\/"/);
+    expect(r.stderr + r.stdout).toMatch(/x-1\.0-0\.conda.*must end in \.tar\.bz2/);
     expect(existsSync(join(work, 'evil-1.0-0.conda'))).toBe(false);
-    // Nothing was published (the run had problems), so nothing inconsistent is visible.
+    // The rest is mirrored, under a rewritten index that does not name the rejected files.
     expect(checkMirror(dest)).toEqual([]);
+    const published = JSON.parse(readFileSync(join(dest, 'noarch', 'repodata.json'), 'utf8'));
+    expect(Object.keys(published['packages.conda']).sort()).toEqual(['pip-23.0-h0000000_0.conda', 'pip-23.1-h0000000_0.conda']);
+    expect(Object.keys(published.packages)).toEqual(['tzdata-2023c-h0000000_0.tar.bz2']);
+    // Upstream unchanged: the problem is reported again, not hidden behind a 304.
+    const again = await sync(dest, `${server.url}/`);
+    expect(again.code).toBe(1);
+    expect(again.stderr + again.stdout).toMatch(/evil-1\.0-0\.conda/);
   });
 
   it('fails with a clear error on a malformed repodata.json and a bad --keep-latest', async () => {

@@ -2,10 +2,12 @@
 // info/index.json and a payload) and `.conda` packages (an uncompressed zip holding
 // metadata.json, info-<stem>.tar.zst and pkg-<stem>.tar.zst), each subdir's repodata.json with
 // sizes and checksums computed here, its .bz2 / .zst variants and current_repodata.json, and
-// the root channeldata.json. Uses the tar, bzip2, zstd and zip CLIs.
+// the root channeldata.json. Uses the tar, bzip2, zstd and zip CLIs. Builds are reproducible
+// (fixed mtimes and owners): the same spec gives the same bytes, so rewriting a channel changes
+// only the packages whose spec changed.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,16 +65,20 @@ export function buildPackage(spec: PackageSpec, subdir: string): BuiltPackage {
     writeFileSync(join(work, 'info', 'files'), `lib/${spec.name}.txt\n`);
     writeFileSync(join(work, 'lib', `${spec.name}.txt`), spec.payload ?? `${stem} payload\n`);
     const out = join(work, filename);
+    const tarArgs = ['--sort=name', '--mtime=@1700000000', '--owner=0', '--group=0', '--numeric-owner', '-C', work];
     if (spec.format === 'tar.bz2') {
-      execFileSync('tar', ['-cjf', out, '-C', work, 'info', 'lib']);
+      const tar = execFileSync('tar', ['-cf', '-', ...tarArgs, 'info', 'lib']);
+      writeFileSync(out, execFileSync('bzip2', ['-c'], { input: tar }));
     } else {
       const tarZst = (part: string, name: string) => {
-        const tar = execFileSync('tar', ['-cf', '-', '-C', work, part]);
+        const tar = execFileSync('tar', ['-cf', '-', ...tarArgs, part]);
         execFileSync('zstd', ['-q', '-f', '-o', join(work, name)], { input: tar });
+        utimesSync(join(work, name), 1_700_000_000, 1_700_000_000);
       };
       tarZst('info', `info-${stem}.tar.zst`);
       tarZst('lib', `pkg-${stem}.tar.zst`);
       writeFileSync(join(work, 'metadata.json'), JSON.stringify({ conda_pkg_format_version: 2 }));
+      utimesSync(join(work, 'metadata.json'), 1_700_000_000, 1_700_000_000);
       execFileSync('zip', ['-q', '-0', '-X', out, 'metadata.json', `info-${stem}.tar.zst`, `pkg-${stem}.tar.zst`], { cwd: work });
     }
     const bytes = readFileSync(out);

@@ -330,7 +330,17 @@ function parseChannelData(text: string, ctx: DiscoverContext): string[] {
   return [...new Set(good)];
 }
 
-async function discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
+async function discover(upstream: string, outer: DiscoverContext): Promise<DiscoverResult> {
+  // The engine stores the cursor even after upstream problems; a run that reported any keeps
+  // no validators, so the next run is full and reports them again instead of a silent 304.
+  let problems = 0;
+  const ctx: DiscoverContext = {
+    ...outer,
+    reportProblem: (message) => {
+      problems++;
+      outer.reportProblem(message);
+    },
+  };
   const options = parseOptions(ctx);
   const channel = parseChannel(upstream, stringList(ctx.options.subdir));
   const shape = JSON.stringify({ channel, options });
@@ -404,6 +414,7 @@ async function discover(upstream: string, ctx: DiscoverContext): Promise<Discove
     }
   }
   if (channelData) ctx.emit({ kind: 'index', path: 'channeldata.json', stagedFile: channelData.file!, stage: 2 });
+  if (problems > 0) cursor.repodata = {};
   return { mode: 'full', cursor };
 }
 

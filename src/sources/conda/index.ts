@@ -164,6 +164,7 @@ interface Pass {
 
 class SubdirScan {
   rejected = 0;
+  emitted = 0;
   baseUrl: string;
   hasBaseUrl = false;
 
@@ -285,6 +286,7 @@ class SubdirScan {
     }
     if (pass.keep && !pass.keep.has(filename)) return;
     if (pass.emit) {
+      this.emitted++;
       this.ctx.emit({
         kind: 'blob',
         path: `${this.subdir}/${filename}`,
@@ -361,6 +363,7 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
   const subdirList = subdirs!;
 
   // 2. Each subdir's repodata.json, conditionally when the last run left validators.
+  const fetchStarted = Date.now();
   const repodataUrl = (subdir: string) => `${channel.url}${subdir}/repodata.json`;
   const stagedName = (subdir: string, name: string) => `${subdir}.${name}`;
   const fetched = new Map<string, StagedFetch>();
@@ -372,6 +375,7 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
     }),
   );
 
+  ctx.log.info({ subdirs: subdirList, ms: Date.now() - fetchStarted }, 'conda: fetched repodata.json');
   const sameSubdirs = !!usable && JSON.stringify(usable.subdirs) === JSON.stringify(subdirList);
   const allUnchanged = sameSubdirs && [...fetched.values()].every((f) => f.status === 304);
   if (allUnchanged) {
@@ -440,6 +444,7 @@ async function mirrorSubdir(
   const rewriteFile = join(ctx.stagingDir, stagedName(subdir, 'repodata.rewritten.json'));
   const reshaping = filter.active || options.keepLatest !== null;
 
+  const started = Date.now();
   await scan.readInfo();
   const runPass = (pass: Pass) => scan.run(pass);
 
@@ -476,6 +481,7 @@ async function mirrorSubdir(
     }
   }
 
+  ctx.log.info({ subdir, packages: scan.emitted, rejected: scan.rejected, ms: Date.now() - started }, `conda: scanned ${subdir}/repodata.json`);
   const variants = await variantsFetch;
   if (written === null) {
     // Upstream bytes as-is: one snapshot, published variants first.

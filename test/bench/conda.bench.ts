@@ -1,14 +1,14 @@
 // Benchmark: planning a conda subdir whose repodata.json has 300,000 records (~300 MB).
 //
-// Generates the repodata once (cached under the OS tmp dir), serves it on 127.0.0.1, and
+// Generates the repodata once (cached under .bench/conda), serves it on 127.0.0.1, and
 // measures, each in its own child process: the baseline (plain JSON.parse of the whole file),
 // the streaming scanner alone, and the real CLI `mirror plan conda ...` (discover + diff into the
-// DB + plan). Reports wall time and peak RSS (VmHWM) with ratios against the baseline. Also
+// DB + plan). Reports wall time and peak RSS (/usr/bin/time) with ratios against the baseline,
+// best of two interleaved rounds (the machine is shared). Also
 // times an unchanged rerun of a synced small channel against the CLI's bare startup.
 // Targets: plan <= 15 s, peak RSS <= 400 MB.
 // Usage: node dist/test/bench/conda.bench.js [records]
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { serveDir } from '../helpers/static-server.js';
 import { writeChannel } from '../helpers/conda-channel.js';
+import { cacheDir, MIRROR_BIN, timed, type Timed } from './bench-util.js';
 
 const RECORDS = Number(process.argv[2] ?? 300_000);
-const CACHE = join(tmpdir(), 'mirror-bench-conda');
 const SCANNER = fileURLToPath(new URL('../../src/sources/conda/repodata-scanner.js', import.meta.url));
-// This file runs compiled, from dist/test/bench/.
-const MIRROR_BIN = fileURLToPath(new URL('../../../bin/mirror.js', import.meta.url));
 
 function hex(seed: string, algo: 'sha256' | 'md5'): string {
   return createHash(algo).update(seed).digest('hex');
@@ -66,7 +64,6 @@ function record(i: number, conda: boolean) {
 
 async function generate(file: string): Promise<void> {
   if (existsSync(file)) return;
-  await mkdir(CACHE, { recursive: true });
   const tmp = `${file}.tmp`;
   const out = createWriteStream(tmp);
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
@@ -87,40 +84,8 @@ async function generate(file: string): Promise<void> {
   await rename(tmp, file);
 }
 
-interface Measured {
-  seconds: number;
-  peakRssMb: number;
-  code: number | null;
-  output: string;
-}
-
-/** Runs a node child and samples its VmHWM (peak resident set) until it exits. */
-function measure(args: string[]): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    let peakKb = 0;
-    const sample = () => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        if (kb > peakKb) peakKb = kb;
-      } catch {
-        /* exited */
-      }
-    };
-    const timer = setInterval(sample, 20);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      resolve({ seconds, peakRssMb: peakKb / 1024, code, output });
-    });
-  });
-}
+type Measured = Timed;
+const NODE = process.execPath;
 
 const BASELINE = `
 const t = Date.now();
@@ -141,13 +106,14 @@ import(process.argv[2]).then(async ({ scanRepodata, rawText }) => {
 /** Best (lowest time) of `rounds` runs; runs of different commands are interleaved by the caller. */
 function best(a: Measured, b: Measured | undefined): Measured {
   if (!b) return a;
-  return a.seconds <= b.seconds ? { ...a, peakRssMb: Math.max(a.peakRssMb, b.peakRssMb) } : { ...b, peakRssMb: Math.max(a.peakRssMb, b.peakRssMb) };
+  const maxRssMb = Math.max(a.maxRssMb, b.maxRssMb);
+  return a.seconds <= b.seconds ? { ...a, maxRssMb } : { ...b, maxRssMb };
 }
 
 function row(label: string, m: Measured, base: Measured): string {
   return (
-    `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  ${m.peakRssMb.toFixed(0).padStart(5)} MB peak RSS` +
-    `   (time x${(m.seconds / base.seconds).toFixed(2)}, RSS x${(m.peakRssMb / base.peakRssMb).toFixed(2)} vs baseline)`
+    `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  ${m.maxRssMb.toFixed(0).padStart(5)} MB peak RSS` +
+    `   (time x${(m.seconds / base.seconds).toFixed(2)}, RSS x${(m.maxRssMb / base.maxRssMb).toFixed(2)} vs baseline)`
   );
 }
 
@@ -159,12 +125,12 @@ async function unchangedRerun(work: string): Promise<{ rerun: Measured; startup:
   const server = await serveDir(root);
   try {
     const dest = join(work, 'small-dest');
-    const first = await measure([MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
-    if (first.code !== 0) throw new Error(`first sync exited ${first.code}: ${first.output}`);
+    const first = await timed(NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
+    if (first.code !== 0) throw new Error(`first sync exited ${first.code}: ${first.stderr}`);
     const before = server.requests.length;
-    const rerun = await measure([MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
-    if (rerun.code !== 0) throw new Error(`rerun exited ${rerun.code}: ${rerun.output}`);
-    const startup = await measure([MIRROR_BIN, '--version']);
+    const rerun = await timed(NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
+    if (rerun.code !== 0) throw new Error(`rerun exited ${rerun.code}: ${rerun.stderr}`);
+    const startup = await timed(NODE, [MIRROR_BIN, '--version']);
     return { rerun, startup, requests: server.requests.slice(before) };
   } finally {
     await server.close();
@@ -172,7 +138,7 @@ async function unchangedRerun(work: string): Promise<{ rerun: Measured; startup:
 }
 
 async function main(): Promise<void> {
-  const channel = join(CACHE, `channel-v2-${RECORDS}`);
+  const channel = join(cacheDir('conda'), `channel-v2-${RECORDS}`);
   const file = join(channel, 'linux-64', 'repodata.json');
   await mkdir(join(channel, 'linux-64'), { recursive: true });
   const t0 = Date.now();
@@ -188,11 +154,11 @@ async function main(): Promise<void> {
     let scan: Measured | undefined;
     let plan: Measured | undefined;
     for (let round = 0; round < 2; round++) {
-      baseline = best(await measure(['-e', BASELINE, file]), baseline);
-      scan = best(await measure(['--input-type=module', '-e', SCAN_ONLY, file, SCANNER]), scan);
-      const p = await measure([MIRROR_BIN, 'plan', 'conda', `${server.url}/`, join(work, 'dest'), '--subdir', 'linux-64', '--no-progress']);
+      baseline = best(await timed(NODE, ['-e', BASELINE, file]), baseline);
+      scan = best(await timed(NODE, ['--input-type=module', '-e', SCAN_ONLY, file, SCANNER]), scan);
+      const p = await timed(NODE, [MIRROR_BIN, 'plan', 'conda', `${server.url}/`, join(work, 'dest'), '--subdir', 'linux-64', '--no-progress']);
       if (p.code !== 0) {
-        console.log(p.output);
+        console.log(p.stderr);
         throw new Error(`mirror plan exited ${p.code}`);
       }
       plan = best(p, plan);
@@ -200,7 +166,7 @@ async function main(): Promise<void> {
     console.log(row('JSON.parse whole file (baseline)', baseline!, baseline!));
     console.log(row('streaming scanner + per-record JSON.parse', scan!, baseline!));
     console.log(row('mirror plan conda (real CLI, discover + plan)', plan!, baseline!));
-    const ok = plan!.seconds <= 15 && plan!.peakRssMb <= 400;
+    const ok = plan!.seconds <= 15 && plan!.maxRssMb <= 400;
     console.log(`targets (plan <= 15 s, RSS <= 400 MB): ${ok ? 'met' : 'MISSED'}`);
     console.log(`plan throughput: ${(size / 1e6 / plan!.seconds).toFixed(0)} MB/s, ${(RECORDS / plan!.seconds).toFixed(0)} records/s`);
 

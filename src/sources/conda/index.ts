@@ -377,7 +377,8 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
 
   ctx.log.info({ subdirs: subdirList, ms: Date.now() - fetchStarted }, 'conda: fetched repodata.json');
   const sameSubdirs = !!usable && JSON.stringify(usable.subdirs) === JSON.stringify(subdirList);
-  const allUnchanged = sameSubdirs && [...fetched.values()].every((f) => f.status === 304);
+  const channelDataGone = !!usable?.channeldata && !channelData;
+  const allUnchanged = sameSubdirs && !channelDataGone && [...fetched.values()].every((f) => f.status === 304);
   if (allUnchanged) {
     const cursor: CondaCursor = { ...usable!, channeldata: channelData?.status === 200 ? validators(channelData) : usable!.channeldata };
     if (channelData?.status === 200) {
@@ -505,16 +506,20 @@ async function mirrorSubdir(
         ctx.log.warn(`conda: cannot regenerate ${subdir}/${v.name} (${v.compression === 'bz2' ? 'bzip2' : 'zstd'} not installed); not publishing it`);
         continue;
       }
-    } else {
-      await filterCurrent(ctx, v.file, out, written);
+    } else if (!(await filterCurrent(ctx, v.file, out, written))) {
+      ctx.reportProblem(`conda ${subdir}: current_repodata.json is not valid repodata JSON; not publishing it`);
+      continue;
     }
     ctx.emit({ kind: 'index', path: `${subdir}/${v.name}`, stagedFile: out, stage: 0 });
   }
   ctx.emit({ kind: 'index', path: `${subdir}/repodata.json`, stagedFile: rewriteFile, stage: 1 });
 }
 
-/** Writes `input` (a current_repodata.json) to `output` keeping only records in `mirrored`. */
-async function filterCurrent(ctx: DiscoverContext, input: string, output: string, mirrored: Set<string>): Promise<void> {
+/**
+ * Writes `input` (a current_repodata.json) to `output` keeping only records in `mirrored`.
+ * False when `input` is malformed.
+ */
+async function filterCurrent(ctx: DiscoverContext, input: string, output: string, mirrored: Set<string>): Promise<boolean> {
   const writer = new RepodataWriter(output);
   try {
     await scanRepodata(
@@ -531,9 +536,11 @@ async function filterCurrent(ctx: DiscoverContext, input: string, output: string
     );
   } catch (err) {
     writer.abandon();
+    if (err instanceof RepodataFormatError) return false;
     throw err;
   }
   writer.finish();
+  return true;
 }
 
 export const condaSource: Source = {

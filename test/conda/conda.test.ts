@@ -288,5 +288,12 @@ describe('conda channel mirror', () => {
     const usage = await sync(join(work, 'usage'), `${server.url}/`, '--keep-latest', '0');
     expect(usage.code).toBe(2);
     expect(usage.stderr + usage.stdout).toMatch(/keep-latest/);
+    const both = await sync(join(work, 'usage'), `${server.url}/noarch`, '--subdir', 'linux-64');
+    expect(both.code).toBe(2);
+    expect(both.stderr + both.stdout).toMatch(/already names subdir noarch/);
+    unlinkSync(join(upstream, 'channeldata.json'));
+    const noList = await sync(join(work, 'usage'), `${server.url}/`);
+    expect(noList.code).toBe(2);
+    expect(noList.stderr + noList.stdout).toMatch(/channeldata\.json not found; pass --subdir/);
   });
 });

@@ -493,24 +493,29 @@ async function mirrorSubdir(
     return;
   }
 
-  // Rewritten: regenerate compressed variants, filter current_repodata.json to what is mirrored.
+  // Rewritten: regenerate compressed variants (in parallel child processes), filter
+  // current_repodata.json to what is mirrored.
   ctx.log.info(
     { subdir, mirrored: written.size, rejected: scan.rejected },
     'conda: publishing a rewritten repodata.json',
   );
-  for (const v of variants) {
-    if (!v.file) continue;
-    const out = join(ctx.stagingDir, stagedName(subdir, `rewritten.${v.name}`));
-    if (v.compression) {
-      if (!(await compressFile(rewriteFile, out, v.compression))) {
-        ctx.log.warn(`conda: cannot regenerate ${subdir}/${v.name} (${v.compression === 'bz2' ? 'bzip2' : 'zstd'} not installed); not publishing it`);
-        continue;
+  const regenerated = await Promise.all(
+    variants.map(async (v) => {
+      if (!v.file) return null;
+      const out = join(ctx.stagingDir, stagedName(subdir, `rewritten.${v.name}`));
+      if (v.compression) {
+        if (await compressFile(rewriteFile, out, v.compression)) return { name: v.name, out };
+        const tool = v.compression === 'bz2' ? 'bzip2' : 'zstd';
+        ctx.log.warn(`conda: cannot regenerate ${subdir}/${v.name} (${tool} not installed); not publishing it`);
+        return null;
       }
-    } else if (!(await filterCurrent(ctx, v.file, out, written))) {
+      if (await filterCurrent(ctx, v.file, out, written)) return { name: v.name, out };
       ctx.reportProblem(`conda ${subdir}: current_repodata.json is not valid repodata JSON; not publishing it`);
-      continue;
-    }
-    ctx.emit({ kind: 'index', path: `${subdir}/${v.name}`, stagedFile: out, stage: 0 });
+      return null;
+    }),
+  );
+  for (const r of regenerated) {
+    if (r) ctx.emit({ kind: 'index', path: `${subdir}/${r.name}`, stagedFile: r.out, stage: 0 });
   }
   ctx.emit({ kind: 'index', path: `${subdir}/repodata.json`, stagedFile: rewriteFile, stage: 1 });
 }

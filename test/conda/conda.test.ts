@@ -238,6 +238,10 @@ describe('conda channel mirror', () => {
     rmSync(upstream, { recursive: true, force: true });
     const spec: ChannelSpec = { subdirs: { noarch: pkgs.noarch }, baseUrl: `${server.url}/cdn/files/`, packagesDir: join(upstream, 'cdn', 'files') };
     writeChannel(upstream, spec);
+    // `info` after the package maps: base_url must still apply to every record.
+    const file = join(upstream, 'noarch', 'repodata.json');
+    const { info, ...rest } = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...rest, info }));
     const dest = join(work, 'based');
     const r = await sync(dest, `${server.url}/`);
     expect(r.code, r.stderr).toBe(0);

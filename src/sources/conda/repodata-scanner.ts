@@ -6,7 +6,7 @@
 // `onRecord` as its raw JSON bytes (the caller JSON.parses that small slice), and every other
 // top-level member (`info`, `removed`, `repodata_version`, ...) to `onMember` as raw bytes.
 // Raw buffers are views into the scanner's window: valid only during the callback.
-// Memory: one window (1 MiB, grown only if a single value is larger). Structural errors throw
+// Memory: one window (1 MiB, grown only for a larger value, up to 128 MiB). Structural errors throw
 // RepodataFormatError with the byte offset; a record's own validity is checked by JSON.parse.
 import { isAscii } from 'node:buffer';
 import { open } from 'node:fs/promises';
@@ -39,6 +39,8 @@ const OPEN_ARR = 0x5b;
 const CLOSE_ARR = 0x5d;
 
 const WINDOW_BYTES = 1 << 20;
+/** Bound on one record or member (hostile input must not grow the window without limit). */
+const MAX_VALUE_BYTES = 128 << 20;
 
 enum State {
   Begin,
@@ -145,6 +147,7 @@ export async function scanRepodata(
         pos = 0;
       }
       if (len === buf.length) {
+        if (buf.length >= MAX_VALUE_BYTES) fail(`a single value is larger than ${MAX_VALUE_BYTES >> 20} MiB`, 0);
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, len);
         buf = bigger;

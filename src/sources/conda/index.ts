@@ -11,23 +11,23 @@
 // (name filters, --keep-latest, a rejected record, or `info.base_url`): then repodata.json and
 // current_repodata.json are rewritten to list exactly the mirrored files, without base_url, and
 // .bz2/.zst are regenerated from the rewritten file.
+// Parsing runs in a worker thread (subdir-scan.ts) so that it overlaps with the engine's work.
 // Incremental: the cursor keeps each repodata.json's ETag/Last-Modified; when every one answers
 // 304 and the options are unchanged, discovery is an empty delta.
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import type { DiscoverContext, DiscoverResult, Source, StagedFetch } from '../types.js';
 import { UsageError } from '../../errors.js';
-import { RepodataFormatError, rawText, scanRepodata, type PackageSection } from './repodata-scanner.js';
-import { RepodataWriter } from './repodata-writer.js';
+import { RepodataFormatError } from './repodata-scanner.js';
 import { compressFile, type RepodataCompression } from './compress.js';
-import { LatestVersions, nameFilter, type NameFilter } from './filters.js';
+import type { CurrentFiles, ScanJob, ScanOutcome } from './subdir-scan.js';
+import type { ScanWorkerMessage } from './scan-worker.js';
 
 /** A URL path segment that names a conda subdir (platform-arch or noarch). */
 const KNOWN_SUBDIR = /^(noarch|(linux|osx|win|zos|freebsd|emscripten|wasi)-[a-z0-9_]+)$/;
 /** Any subdir name we accept from channeldata.json or --subdir. */
 const SUBDIR_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const HEX64 = /^[0-9a-fA-F]{64}$/;
-const HEX32 = /^[0-9a-fA-F]{32}$/;
 const CURSOR_VERSION = 1;
 
 const VARIANTS = [
@@ -117,190 +117,6 @@ function validators(fetched: StagedFetch): Validators {
 
 function hasValidators(v: Validators | undefined): v is Validators {
   return !!v && (!!v.etag || !!v.lastModified);
-}
-
-/** Why a package filename from repodata is unusable, or null. */
-function checkFilename(section: PackageSection, filename: string): string | null {
-  if (filename.includes('/')) return 'filename contains "/"';
-  if (filename.includes('\\')) return 'filename contains "\\"';
-  if (/[\x00-\x1f\x7f]/.test(filename)) return 'filename contains a control character';
-  if (filename.startsWith('.')) return 'filename starts with "."';
-  const ext = section === 'packages' ? '.tar.bz2' : '.conda';
-  if (!filename.endsWith(ext) || filename.length === ext.length) return `filename in "${section}" must end in ${ext}`;
-  return null;
-}
-
-interface PackageRecord {
-  name?: unknown;
-  version?: unknown;
-  size?: unknown;
-  sha256?: unknown;
-  md5?: unknown;
-}
-
-/** Why a record cannot be mirrored, or null. */
-function checkRecord(rec: PackageRecord): string | null {
-  if (typeof rec.size !== 'number' || !Number.isSafeInteger(rec.size) || rec.size < 0) return 'missing or invalid size';
-  if (rec.sha256 !== undefined && rec.sha256 !== null && !(typeof rec.sha256 === 'string' && HEX64.test(rec.sha256))) {
-    return 'invalid sha256';
-  }
-  if (rec.md5 !== undefined && rec.md5 !== null && !(typeof rec.md5 === 'string' && HEX32.test(rec.md5))) {
-    return 'invalid md5';
-  }
-  if (typeof rec.sha256 !== 'string' && typeof rec.md5 !== 'string') return 'no sha256 or md5';
-  return null;
-}
-
-/** How one scan pass treats records. */
-interface Pass {
-  report: boolean;
-  emit: boolean;
-  writer: RepodataWriter | null;
-  collect: LatestVersions | null;
-  keep: Set<string> | null;
-  /** Filenames written by `writer` (for filtering current_repodata.json). */
-  written: Set<string> | null;
-}
-
-class SubdirScan {
-  rejected = 0;
-  emitted = 0;
-  baseUrl: string;
-  hasBaseUrl = false;
-
-  constructor(
-    private readonly ctx: DiscoverContext,
-    readonly subdir: string,
-    readonly repodataUrl: string,
-    private readonly file: string,
-    private readonly filter: NameFilter,
-  ) {
-    this.baseUrl = new URL('./', repodataUrl).href;
-  }
-
-  /**
-   * Reads `info` before any pass: it normally leads the document, so the scan stops at the
-   * first member or record; when records come first, the whole file is scanned for it.
-   */
-  async readInfo(): Promise<void> {
-    const stop = new Error('stop');
-    let recordFirst = false;
-    try {
-      await scanRepodata(
-        this.file,
-        {
-          onRecord: () => {
-            recordFirst = true;
-            throw stop;
-          },
-          onMember: (key, raw) => {
-            if (key === 'info') {
-              this.takeInfo(raw);
-              throw stop;
-            }
-          },
-        },
-        this.ctx.signal,
-      );
-    } catch (err) {
-      if (err !== stop) throw err;
-    }
-    if (recordFirst) {
-      await scanRepodata(
-        this.file,
-        { onRecord: () => {}, onMember: (key, raw) => key === 'info' && this.takeInfo(raw) },
-        this.ctx.signal,
-      );
-    }
-  }
-
-  private takeInfo(raw: Buffer): void {
-    const info = JSON.parse(raw.toString('utf8')) as unknown;
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-      throw new RepodataFormatError('"info" is not an object');
-    }
-    const baseUrl = (info as Record<string, unknown>).base_url;
-    if (baseUrl === undefined || baseUrl === null || baseUrl === '') return;
-    if (typeof baseUrl !== 'string') throw new RepodataFormatError('"info.base_url" is not a string');
-    let resolved: URL;
-    try {
-      resolved = new URL(baseUrl, this.repodataUrl);
-    } catch {
-      throw new RepodataFormatError(`"info.base_url" is not a URL: ${baseUrl}`);
-    }
-    if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-      throw new RepodataFormatError(`"info.base_url" must be http(s): ${baseUrl}`);
-    }
-    if (!resolved.pathname.endsWith('/')) resolved.pathname += '/';
-    this.baseUrl = resolved.href;
-    this.hasBaseUrl = true;
-  }
-
-  async run(pass: Pass): Promise<void> {
-    const { writer } = pass;
-    await scanRepodata(
-      this.file,
-      {
-        onMember: (key, raw) => writer?.member(key, raw),
-        onSectionStart: (section) => writer?.sectionStart(section),
-        onSectionEnd: () => writer?.sectionEnd(),
-        onRecord: (section, filename, raw) => this.record(pass, section, filename, raw),
-      },
-      this.ctx.signal,
-    );
-  }
-
-  private record(pass: Pass, section: PackageSection, filename: string, raw: Buffer): void {
-    let rec: PackageRecord;
-    try {
-      rec = JSON.parse(rawText(raw)) as PackageRecord;
-    } catch (err) {
-      throw new RepodataFormatError(`record ${JSON.stringify(filename)}: ${(err as Error).message}`);
-    }
-    const problem = checkFilename(section, filename) ?? checkRecord(rec);
-    if (problem) {
-      if (pass.report) {
-        this.rejected++;
-        this.ctx.reportProblem(`conda ${this.subdir}: rejected ${JSON.stringify(filename)}: ${problem}`);
-      }
-      return;
-    }
-    if (this.filter.active || pass.collect || pass.keep) {
-      if (typeof rec.name !== 'string') {
-        if (pass.report) {
-          this.rejected++;
-          this.ctx.reportProblem(`conda ${this.subdir}: rejected ${JSON.stringify(filename)}: no package name`);
-        }
-        return;
-      }
-      if (!this.filter.accepts(rec.name)) return;
-    }
-    if (pass.collect) {
-      if (typeof rec.version !== 'string') {
-        this.rejected++;
-        this.ctx.reportProblem(`conda ${this.subdir}: rejected ${JSON.stringify(filename)}: no version`);
-        return;
-      }
-      pass.collect.add(rec.name as string, rec.version, filename);
-      return;
-    }
-    if (pass.keep && !pass.keep.has(filename)) return;
-    if (pass.emit) {
-      this.emitted++;
-      this.ctx.emit({
-        kind: 'blob',
-        path: `${this.subdir}/${filename}`,
-        url: this.baseUrl + encodeURIComponent(filename),
-        size: rec.size as number,
-        checksums:
-          typeof rec.sha256 === 'string' ? { sha256: rec.sha256.toLowerCase() } : { md5: (rec.md5 as string).toLowerCase() },
-      });
-    }
-    if (pass.writer) {
-      pass.writer.record(filename, raw);
-      pass.written?.add(filename);
-    }
-  }
 }
 
 async function fetchRequired(
@@ -400,7 +216,6 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
     }
   }
 
-  const filter = nameFilter(options.include, options.exclude);
   const cursor: CondaCursor = {
     version: CURSOR_VERSION,
     shape,
@@ -412,7 +227,7 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
     const repodata = fetched.get(subdir)!;
     cursor.repodata[subdir] = validators(repodata);
     try {
-      await mirrorSubdir(ctx, subdir, repodataUrl(subdir), repodata.file!, filter, options, stagedName);
+      await mirrorSubdir(ctx, subdir, repodataUrl(subdir), repodata.file!, options, stagedName);
     } catch (err) {
       if (err instanceof RepodataFormatError) throw new Error(`conda: ${subdir}/repodata.json: ${err.message}`);
       throw err;
@@ -423,12 +238,66 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
   return { mode: 'full', cursor };
 }
 
+/** Runs scanSubdir in a worker thread, recording what it reports through `ctx`. */
+function scanInWorker(ctx: DiscoverContext, job: ScanJob, current: Promise<CurrentFiles | null>): Promise<ScanOutcome> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: job });
+    let settled = false;
+    const settle = (err: Error | null, outcome?: ScanOutcome) => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (err) {
+        void worker.terminate();
+        reject(err);
+      } else resolve(outcome!);
+    };
+    const onAbort = () => settle(new Error('interrupted'));
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: ScanWorkerMessage) => {
+      try {
+        switch (m.type) {
+          case 'blobs':
+            for (let i = 0; i < m.rows.length; i += 5) {
+              ctx.emit({
+                kind: 'blob',
+                path: m.rows[i] as string,
+                url: m.rows[i + 1] as string,
+                size: m.rows[i + 2] as number,
+                checksums: { [m.rows[i + 3] as 'sha256' | 'md5']: m.rows[i + 4] as string },
+              });
+            }
+            break;
+          case 'problem':
+            ctx.reportProblem(m.message);
+            break;
+          case 'need-current':
+            current.then(
+              (files) => worker.postMessage(files),
+              (err: Error) => settle(err),
+            );
+            break;
+          case 'done':
+            settle(null, m.outcome);
+            break;
+          case 'error':
+            settle(m.format ? new RepodataFormatError(m.message) : new Error(m.message));
+            break;
+        }
+      } catch (err) {
+        settle(err as Error);
+      }
+    });
+    worker.on('error', (err) => settle(err));
+    worker.on('exit', (code) => settle(new Error(`conda: repodata scan worker exited with code ${code}`)));
+  });
+}
+
 async function mirrorSubdir(
   ctx: DiscoverContext,
   subdir: string,
   repodataUrl: string,
   file: string,
-  filter: NameFilter,
   options: Options,
   stagedName: (subdir: string, name: string) => string,
 ): Promise<void> {
@@ -440,51 +309,30 @@ async function mirrorSubdir(
   );
   // Don't leave the variant fetches unobserved if scanning throws first.
   variantsFetch.catch(() => {});
-
-  const scan = new SubdirScan(ctx, subdir, repodataUrl, file, filter);
-  const rewriteFile = join(ctx.stagingDir, stagedName(subdir, 'repodata.rewritten.json'));
-  const reshaping = filter.active || options.keepLatest !== null;
+  const currentName = VARIANTS[2].name;
+  const current = variantsFetch.then((variants) => {
+    const staged = variants.find((v) => v.name === currentName)?.file;
+    return staged ? { input: staged, output: join(ctx.stagingDir, stagedName(subdir, `rewritten.${currentName}`)) } : null;
+  });
+  current.catch(() => {});
 
   const started = Date.now();
-  await scan.readInfo();
-  const runPass = (pass: Pass) => scan.run(pass);
-
-  // Pass 1: validate, emit, and (when the output is already known to differ) write.
-  let written: Set<string> | null = null;
-  if (options.keepLatest !== null) {
-    const latest = new LatestVersions(options.keepLatest);
-    await runPass({ report: true, emit: false, writer: null, collect: latest, keep: null, written: null });
-    const keep = latest.select();
-    const writer = new RepodataWriter(rewriteFile);
-    written = new Set();
-    await runPass({ report: false, emit: true, writer, collect: null, keep, written }).catch((err) => {
-      writer.abandon();
-      throw err;
-    });
-    writer.finish();
-  } else {
-    const writer = reshaping ? new RepodataWriter(rewriteFile) : null;
-    written = writer ? new Set() : null;
-    await runPass({ report: true, emit: true, writer, collect: null, keep: null, written }).catch((err) => {
-      writer?.abandon();
-      throw err;
-    });
-    writer?.finish();
-    if (!writer && (scan.rejected > 0 || scan.hasBaseUrl)) {
-      // The published index must not name a rejected file nor point at upstream's base_url.
-      const rewriter = new RepodataWriter(rewriteFile);
-      written = new Set();
-      await runPass({ report: false, emit: false, writer: rewriter, collect: null, keep: null, written }).catch((err) => {
-        rewriter.abandon();
-        throw err;
-      });
-      rewriter.finish();
-    }
-  }
-
-  ctx.log.info({ subdir, packages: scan.emitted, rejected: scan.rejected, ms: Date.now() - started }, `conda: scanned ${subdir}/repodata.json`);
+  const job: ScanJob = {
+    subdir,
+    repodataUrl,
+    file,
+    include: options.include,
+    exclude: options.exclude,
+    keepLatest: options.keepLatest,
+    rewriteFile: join(ctx.stagingDir, stagedName(subdir, 'repodata.rewritten.json')),
+  };
+  const outcome = await scanInWorker(ctx, job, current);
+  ctx.log.info(
+    { subdir, packages: outcome.emitted, rejected: outcome.rejected, rewritten: outcome.rewritten, ms: Date.now() - started },
+    `conda: scanned ${subdir}/repodata.json`,
+  );
   const variants = await variantsFetch;
-  if (written === null) {
+  if (!outcome.rewritten) {
     // Upstream bytes as-is: one snapshot, published variants first.
     for (const v of variants) {
       if (v.file) ctx.emit({ kind: 'index', path: `${subdir}/${v.name}`, stagedFile: v.file, stage: 0 });
@@ -493,59 +341,23 @@ async function mirrorSubdir(
     return;
   }
 
-  // Rewritten: regenerate compressed variants (in parallel child processes), filter
-  // current_repodata.json to what is mirrored.
-  ctx.log.info(
-    { subdir, mirrored: written.size, rejected: scan.rejected },
-    'conda: publishing a rewritten repodata.json',
-  );
+  // Rewritten: regenerate the compressed variants (in parallel child processes); the worker
+  // already filtered current_repodata.json to the mirrored files.
   const regenerated = await Promise.all(
     variants.map(async (v) => {
       if (!v.file) return null;
       const out = join(ctx.stagingDir, stagedName(subdir, `rewritten.${v.name}`));
-      if (v.compression) {
-        if (await compressFile(rewriteFile, out, v.compression)) return { name: v.name, out };
-        const tool = v.compression === 'bz2' ? 'bzip2' : 'zstd';
-        ctx.log.warn(`conda: cannot regenerate ${subdir}/${v.name} (${tool} not installed); not publishing it`);
-        return null;
-      }
-      if (await filterCurrent(ctx, v.file, out, written)) return { name: v.name, out };
-      ctx.reportProblem(`conda ${subdir}: current_repodata.json is not valid repodata JSON; not publishing it`);
+      if (!v.compression) return outcome.currentWritten ? { name: v.name, out } : null;
+      if (await compressFile(job.rewriteFile, out, v.compression)) return { name: v.name, out };
+      const tool = v.compression === 'bz2' ? 'bzip2' : 'zstd';
+      ctx.log.warn(`conda: cannot regenerate ${subdir}/${v.name} (${tool} not installed); not publishing it`);
       return null;
     }),
   );
   for (const r of regenerated) {
     if (r) ctx.emit({ kind: 'index', path: `${subdir}/${r.name}`, stagedFile: r.out, stage: 0 });
   }
-  ctx.emit({ kind: 'index', path: `${subdir}/repodata.json`, stagedFile: rewriteFile, stage: 1 });
-}
-
-/**
- * Writes `input` (a current_repodata.json) to `output` keeping only records in `mirrored`.
- * False when `input` is malformed.
- */
-async function filterCurrent(ctx: DiscoverContext, input: string, output: string, mirrored: Set<string>): Promise<boolean> {
-  const writer = new RepodataWriter(output);
-  try {
-    await scanRepodata(
-      input,
-      {
-        onMember: (key, raw) => writer.member(key, raw),
-        onSectionStart: (section) => writer.sectionStart(section),
-        onSectionEnd: () => writer.sectionEnd(),
-        onRecord: (_section, filename, raw) => {
-          if (mirrored.has(filename)) writer.record(filename, raw);
-        },
-      },
-      ctx.signal,
-    );
-  } catch (err) {
-    writer.abandon();
-    if (err instanceof RepodataFormatError) return false;
-    throw err;
-  }
-  writer.finish();
-  return true;
+  ctx.emit({ kind: 'index', path: `${subdir}/repodata.json`, stagedFile: job.rewriteFile, stage: 1 });
 }
 
 export const condaSource: Source = {

@@ -3,7 +3,7 @@
 // SIGKILL mid-run, hostile paths and a concurrent second run.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCli } from './helpers/cli.js';
@@ -104,10 +104,12 @@ describe('list sync', () => {
     const flipped = up.mirrorPath(dest, a);
     const bytes = readFileSync(flipped);
     bytes[10] ^= 0xff;
-    const mtime = statSync(flipped).mtime;
     writeFileSync(flipped, bytes);
-    const { utimesSync } = await import('node:fs');
-    utimesSync(flipped, mtime, mtime); // same size, same mtime: only a re-hash can tell
+    // Same size, and the mtime the DB recorded: only a re-hash can tell.
+    const d = db();
+    const recorded = d.prepare('SELECT present_mtime_ms FROM files WHERE path = ?').pluck().get(`${up.host}/${a}`) as number;
+    d.close();
+    utimesSync(flipped, (recorded + 0.5) / 1000, (recorded + 0.5) / 1000);
     truncateSync(up.mirrorPath(dest, b), 10);
     rmSync(up.mirrorPath(dest, c));
 

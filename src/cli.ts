@@ -4,8 +4,9 @@ import { cac } from 'cac';
 import { UsageError, EXIT_USAGE } from './errors.js';
 import * as serve from './commands/serve.js';
 import * as inventory from './commands/inventory.js';
+import * as bundle from './commands/bundle.js';
 
-const commands = [serve, inventory];
+const commands = [serve, inventory, bundle];
 
 const cli = cac('mirror');
 for (const command of commands) command.register(cli);

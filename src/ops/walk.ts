@@ -3,6 +3,7 @@
 // are reported separately (they are not part of what the engine writes).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { PRIVATE_DIR } from '../engine/safe-path.js';
 
 export interface MirrorFile {
   path: string;
@@ -16,8 +17,6 @@ export interface MirrorListing {
   /** Paths that are neither regular files nor directories (symlinks, sockets...). */
   skipped: string[];
 }
-
-export const PRIVATE_DIR = '.mirror';
 
 export async function walkMirror(root: string): Promise<MirrorListing> {
   const files: MirrorFile[] = [];

@@ -1,31 +1,31 @@
-// Entry point of the `mirror` CLI: registers every command module and maps errors to exit codes.
-// (Stand-in on the ops branch until the engine's cli.ts lands; the command modules are the same.)
+// The `mirror` command line. Each command lives in a module under src/commands/ that
+// registers itself; heavy modules are imported inside the actions so start-up stays fast.
 import { cac } from 'cac';
-import { UsageError, EXIT_USAGE } from './errors.js';
-import * as serve from './commands/serve.js';
-import * as inventory from './commands/inventory.js';
-import * as bundle from './commands/bundle.js';
-
-const commands = [serve, inventory, bundle];
+import { EXIT_USAGE } from './errors.js';
+import { VERSION } from './version.js';
+import { registerGlobalFlags } from './commands/common.js';
+import * as syncCommands from './commands/sync.js';
+import * as auditCommands from './commands/audit.js';
+import * as demoCommand from './commands/demo.js';
+import * as serveCommand from './commands/serve.js';
+import * as inventoryCommand from './commands/inventory.js';
+import * as bundleCommands from './commands/bundle.js';
 
 const cli = cac('mirror');
-for (const command of commands) command.register(cli);
+registerGlobalFlags(cli);
+for (const module of [syncCommands, auditCommands, demoCommand, serveCommand, inventoryCommand, bundleCommands]) module.register(cli);
 cli.help();
+cli.version(VERSION);
 
 try {
   cli.parse(process.argv, { run: false });
   if (!cli.matchedCommand) {
-    if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (see mirror --help)`);
-    cli.outputHelp();
+    if (cli.args.length > 0) throw new Error(`unknown command '${cli.args[0]}'; see 'mirror --help'`);
+    if (!cli.options.help && !cli.options.version) cli.outputHelp();
   } else {
-    await cli.runMatchedCommand();
+    cli.runMatchedCommand();
   }
 } catch (err) {
-  if (err instanceof UsageError || (err instanceof Error && err.name === 'CACError')) {
-    process.stderr.write(`mirror: ${err.message}\n`);
-    process.exitCode = EXIT_USAGE;
-  } else {
-    process.stderr.write(`mirror: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  }
+  process.stderr.write(`mirror: ${(err as Error).message}\n`);
+  process.exitCode = EXIT_USAGE;
 }

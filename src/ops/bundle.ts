@@ -23,8 +23,10 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
 import { checkRelativePath, PRIVATE_DIR, SafeTree } from '../engine/safe-path.js';
-import { ProgressBar } from './progress.js';
+import type { Logger } from 'pino';
+import { startProgress } from '../engine/progress.js';
 import type { MirrorFile } from './walk.js';
+import { UsageError } from '../errors.js';
 
 export const BUNDLE_SCHEMA = 1;
 const MANIFEST_DIR = `${PRIVATE_DIR}/bundles`;
@@ -77,7 +79,8 @@ export interface WriteBundleOptions {
   level: number;
   run: number | null;
   since: number | null;
-  progress?: boolean;
+  progress: boolean;
+  log: Logger;
   onVolume?(volume: BundleVolume): void;
 }
 
@@ -102,7 +105,11 @@ const manifestLineCost = (path: string) => Buffer.byteLength(JSON.stringify(path
 export async function writeBundle(opts: WriteBundleOptions): Promise<BundleIndex> {
   await fs.mkdir(opts.outDir, { recursive: true });
   const totalBytes = opts.files.reduce((n, f) => n + f.size, 0);
-  const progress = new ProgressBar({ label: 'bundle', totalItems: opts.files.length, totalBytes, enabled: opts.progress });
+  const done = { files: 0, bytes: 0 };
+  const progress = startProgress('bundle', () => ({ done: done.files, total: opts.files.length, bytes: done.bytes, totalBytes, failed: 0 }), {
+    enabled: opts.progress,
+    log: opts.log,
+  });
   const volumes: BundleVolume[] = [];
   try {
     let i = 0;
@@ -118,13 +125,13 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<BundleIndex
         used += cost;
         end++;
       }
-      const volume = await writeVolume(opts, volumeName, volumes.length + 1, opts.files.slice(i, end), progress);
+      const volume = await writeVolume(opts, volumeName, volumes.length + 1, opts.files.slice(i, end), done);
       volumes.push(volume);
       opts.onVolume?.(volume);
       i = end;
     }
   } finally {
-    progress.done();
+    progress.stop();
   }
   const index: BundleIndex = {
     schema: BUNDLE_SCHEMA,
@@ -141,7 +148,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<BundleIndex
   return index;
 }
 
-async function writeVolume(opts: WriteBundleOptions, volumeName: string, volumeNo: number, files: MirrorFile[], progress: ProgressBar): Promise<BundleVolume> {
+async function writeVolume(opts: WriteBundleOptions, volumeName: string, volumeNo: number, files: MirrorFile[], done: { files: number; bytes: number }): Promise<BundleVolume> {
   const file = `${volumeName}.tar.zst`;
   const target = join(opts.outDir, file);
   const partial = `${target}.partial`;
@@ -162,7 +169,8 @@ async function writeVolume(opts: WriteBundleOptions, volumeName: string, volumeN
       });
       members.push({ path: f.path, size: f.size, sha256: hash.digest('hex'), mtime });
       bytes += f.size;
-      progress.tick(1, f.size);
+      done.files++;
+      done.bytes += f.size;
     }
     const manifest: VolumeManifest = { schema: BUNDLE_SCHEMA, bundle: opts.name, volume: volumeNo, members };
     pack.entry({ name: `${MANIFEST_DIR}/${volumeName}.json`, mode: 0o644, mtime: new Date() }, JSON.stringify(manifest, null, 1) + '\n');
@@ -198,7 +206,8 @@ export interface UnbundleOptions {
   dest: string;
   /** Verify only: extract to staging, check everything, apply nothing. */
   checkOnly?: boolean;
-  progress?: boolean;
+  progress: boolean;
+  log: Logger;
 }
 
 export interface UnbundleResult {
@@ -237,18 +246,19 @@ export async function applyBundle(indexFile: string, opts: UnbundleOptions): Pro
   const bundleDir = dirname(indexFile);
   await fs.mkdir(join(opts.dest, PRIVATE_DIR), { recursive: true });
   const staging = await fs.mkdtemp(join(opts.dest, PRIVATE_DIR, 'unbundle-'));
-  const progress = new ProgressBar({
-    label: 'unbundle',
-    totalItems: index.volumes.reduce((n, v) => n + v.members, 0),
-    totalBytes: index.volumes.reduce((n, v) => n + v.bytes, 0),
+  const done = { files: 0, bytes: 0 };
+  const total = index.volumes.reduce((n, v) => n + v.members, 0);
+  const totalBytes = index.volumes.reduce((n, v) => n + v.bytes, 0);
+  const progress = startProgress('unbundle', () => ({ done: done.files, total, bytes: done.bytes, totalBytes, failed: 0 }), {
     enabled: opts.progress,
+    log: opts.log,
   });
   try {
     const staged: BundleMember[] = [];
     const manifests: { name: string; text: string }[] = [];
     const seen = new Set<string>();
     for (const volume of index.volumes) {
-      const { members, manifestText, manifestName } = await extractVolume(join(bundleDir, volume.file), volume, index.name, staging, progress);
+      const { members, manifestText, manifestName } = await extractVolume(join(bundleDir, volume.file), volume, index.name, staging, done);
       for (const m of members) {
         if (seen.has(m.path)) throw new BundleError(`${volume.file}: ${m.path} appears in two volumes`);
         seen.add(m.path);
@@ -283,7 +293,7 @@ export async function applyBundle(indexFile: string, opts: UnbundleOptions): Pro
     await fs.copyFile(indexFile, join(record, basename(indexFile)));
     return { name: index.name, files: staged.length, bytes: sumBytes(staged), deleted };
   } finally {
-    progress.done();
+    progress.stop();
     await fs.rm(staging, { recursive: true, force: true });
   }
 }
@@ -295,7 +305,7 @@ async function extractVolume(
   volume: BundleVolume,
   bundleName: string,
   staging: string,
-  progress: ProgressBar,
+  done: { files: number; bytes: number },
 ): Promise<{ members: BundleMember[]; manifestText: string; manifestName: string }> {
   const expectedManifest = `${MANIFEST_DIR}/${volume.file.replace(/\.tar\.zst$/, '')}.json`;
   const archiveHash = createHash('sha256');
@@ -337,7 +347,8 @@ async function extractVolume(
     pipeline(stream, hashing, createWriteStream(tree.resolve(name), { flags: 'wx' })).then(
       () => {
         extracted.set(name, { size, sha256: hash.digest('hex') });
-        progress.tick(1, size);
+        done.files++;
+        done.bytes += size;
         next();
       },
       (err: Error) => next(new BundleError(`${volume.file}: cannot extract ${name}: ${err.message}`)),
@@ -373,4 +384,22 @@ async function extractVolume(
   }
   if (extracted.size > 0) throw new BundleError(`${volume.file}: ${[...extracted.keys()][0]} is not in the member manifest`);
   return { members: manifest.members, manifestText, manifestName: basename(expectedManifest) };
+}
+
+/** A bundle index file, or every `*.bundle.json` of a directory in creation order. */
+export async function bundleIndexes(path: string): Promise<string[]> {
+  const st = await fs.stat(path).catch(() => null);
+  if (!st) throw new UsageError(`${path} does not exist`);
+  if (st.isFile()) return [path];
+  const files = (await fs.readdir(path)).filter((f) => f.endsWith('.bundle.json')).map((f) => join(path, f));
+  if (files.length === 0) throw new UsageError(`${path} holds no *.bundle.json`);
+  const created = new Map<string, string>();
+  for (const f of files) {
+    try {
+      created.set(f, (await readBundleIndex(f)).created);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return files.sort((a, b) => created.get(a)!.localeCompare(created.get(b)!) || a.localeCompare(b));
 }

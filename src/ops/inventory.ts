@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { walkMirror } from './walk.js';
-import { ProgressBar } from './progress.js';
+import type { Logger } from 'pino';
+import { startProgress } from '../engine/progress.js';
 import { UsageError } from '../errors.js';
 
 export const HASH_ALGOS = ['sha256', 'sha512', 'sha1', 'md5', 'blake3', 'xxh64', 'xxh3', 'xxh128'] as const;
@@ -29,7 +30,8 @@ export interface InventoryOptions {
   algos: HashAlgo[];
   format: InventoryFormat;
   jobs?: number;
-  progress?: boolean;
+  progress: boolean;
+  log: Logger;
   /** Receives the output text in order, chunk by chunk. */
   write(chunk: string): void | Promise<void>;
 }
@@ -57,7 +59,14 @@ export async function writeInventory(root: string, opts: InventoryOptions): Prom
   const listing = await walkMirror(root);
   const files = listing.files;
   const generatedAt = new Date().toISOString();
-  const progress = new ProgressBar({ label: 'inventory', totalItems: files.length, totalBytes: listing.bytes, enabled: opts.progress });
+  const summary: InventorySummary = { files: 0, bytes: 0, errors: 0, skipped: listing.skipped.length };
+  let hashedFiles = 0;
+  let hashedBytes = 0;
+  const progress = startProgress(
+    'inventory',
+    () => ({ done: hashedFiles, total: files.length, bytes: hashedBytes, totalBytes: listing.bytes, failed: summary.errors }),
+    { enabled: opts.progress, log: opts.log },
+  );
   const format = opts.format === 'yaml' ? yamlFormat : jsonlFormat;
   await opts.write(format.header({ root, generatedAt, algos: opts.algos }));
 
@@ -71,7 +80,6 @@ export async function writeInventory(root: string, opts: InventoryOptions): Prom
     i = end;
   }
 
-  const summary: InventorySummary = { files: 0, bytes: 0, errors: 0, skipped: listing.skipped.length };
   const done = new Map<number, HashBatchResult>();
   let nextToWrite = 0;
   let writing = Promise.resolve();
@@ -114,9 +122,8 @@ export async function writeInventory(root: string, opts: InventoryOptions): Prom
           worker.on('message', (msg: HashBatchResult) => {
             done.set(msg.id, msg);
             const { start, end } = batches[msg.id];
-            let bytes = 0;
-            for (let k = start; k < end; k++) bytes += files[k].size;
-            progress.tick(end - start, bytes);
+            hashedFiles += end - start;
+            for (let k = start; k < end; k++) hashedBytes += files[k].size;
             writing = writing.then(flush);
             feed();
           });
@@ -128,7 +135,7 @@ export async function writeInventory(root: string, opts: InventoryOptions): Prom
     await (writing = writing.then(flush));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
-    progress.done();
+    progress.stop();
   }
   await opts.write(format.summary({ ...summary, algos: opts.algos, root, generatedAt, skippedPaths: listing.skipped }));
   return summary;

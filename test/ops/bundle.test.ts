@@ -28,7 +28,7 @@ describe('mirror bundle / unbundle', () => {
       writeFileSync(join(mirror, p), b);
     }
     mkdirSync(join(mirror, '.mirror'));
-    writeFileSync(join(mirror, '.mirror/state.db'), 'not bundled');
+    writeFileSync(join(mirror, '.mirror/private.txt'), 'not bundled');
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -52,7 +52,7 @@ describe('mirror bundle / unbundle', () => {
     expect(u.code, u.stderr).toBe(0);
     expect(expectSameTree(readTree(mirror), readTree(restored))).toEqual([]);
     expect(statSync(join(restored, 'pool/big.deb')).mtimeMs).toBe(Math.floor(statSync(join(mirror, 'pool/big.deb')).mtimeMs / 1000) * 1000);
-    expect(existsSync(join(restored, '.mirror/state.db'))).toBe(false);
+    expect(existsSync(join(restored, '.mirror/private.txt'))).toBe(false);
     expect(existsSync(join(restored, '.mirror/bundles/full.bundle.json'))).toBe(true);
   });
 

@@ -10,10 +10,11 @@ import * as demoCommand from './commands/demo.js';
 import * as serveCommand from './commands/serve.js';
 import * as inventoryCommand from './commands/inventory.js';
 import * as bundleCommands from './commands/bundle.js';
+import * as manifestCommand from './commands/manifest.js';
 
 const cli = cac('mirror');
 registerGlobalFlags(cli);
-for (const module of [syncCommands, auditCommands, demoCommand, serveCommand, inventoryCommand, bundleCommands]) module.register(cli);
+for (const module of [syncCommands, auditCommands, demoCommand, serveCommand, inventoryCommand, bundleCommands, manifestCommand]) module.register(cli);
 cli.help();
 cli.version(VERSION);
 

@@ -1,7 +1,8 @@
 // `mirror.toml`: many sync jobs in one file (parsed with smol-toml).
 //
-//   parallel = 2                    # jobs run at once (CLI --parallel wins)
-//   [defaults]                      # any sync flag, for every job (a job's own key wins)
+//   parallel = 2                    # process-wide flags: parallel, listen, linger, metrics-file,
+//   listen = "127.0.0.1:9090"       #   log-format, log-level, progress
+//   [defaults]                      # any per-job sync flag, for every job (a job's key wins)
 //   concurrency = "auto"
 //   [[job]]
 //   name = "crates"                 # unique; [A-Za-z0-9._-]
@@ -14,7 +15,8 @@
 //
 // Contract: every key is checked (unknown keys, wrong types, duplicate names and two jobs
 // sharing a dest are errors naming the key), so a typo never silently changes a job. Values keep
-// their CLI spelling; the caller turns them into SyncOptions exactly as it does for flags.
+// their CLI spelling; the caller turns them into SyncOptions exactly as it does for flags, and a
+// flag given explicitly on the command line wins over the file.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -31,9 +33,6 @@ export const SYNC_SETTINGS: Record<string, SettingType> = {
   force: 'boolean',
   contact: 'string',
   'rate-limit': 'string|number',
-  'log-format': 'string',
-  'log-level': 'string',
-  progress: 'boolean',
   'manifest-max-size': 'string|number',
 };
 
@@ -43,6 +42,9 @@ export const TOP_SETTINGS: Record<string, SettingType> = {
   listen: 'string',
   linger: 'number',
   'metrics-file': 'string',
+  'log-format': 'string',
+  'log-level': 'string',
+  progress: 'boolean',
 };
 
 export interface JobConfig {

@@ -2,12 +2,13 @@
 // in one streaming pass per file (node:crypto for SHA-2/SHA-1/MD5, hash-wasm for BLAKE3/xxHash).
 import { parentPort } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createBLAKE3, createXXHash64, createXXHash3, createXXHash128, type IHasher } from 'hash-wasm';
 import type { HashAlgo, HashBatch, HashBatchResult, HashResult } from './inventory.js';
 
 const NODE_ALGOS = new Set<HashAlgo>(['sha256', 'sha512', 'sha1', 'md5']);
 const wasmHashers = new Map<HashAlgo, IHasher>();
+const chunkBuffer = Buffer.allocUnsafe(4 << 20);
 
 async function wasmHasher(algo: HashAlgo): Promise<IHasher> {
   let h = wasmHashers.get(algo);
@@ -35,10 +36,18 @@ async function hashFile(file: string, algos: HashAlgo[]): Promise<HashResult> {
     }
   }
   let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    for (const u of updaters) u.update(buf);
+  const fh = await open(file, 'r');
+  try {
+    // One buffer per worker, refilled in place: no per-chunk allocation, no stream machinery.
+    for (;;) {
+      const { bytesRead } = await fh.read(chunkBuffer, 0, chunkBuffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = chunkBuffer.subarray(0, bytesRead);
+      size += bytesRead;
+      for (const u of updaters) u.update(chunk);
+    }
+  } finally {
+    await fh.close();
   }
   const hashes: Record<string, string> = {};
   for (const u of updaters) hashes[u.algo] = u.digest();

@@ -169,8 +169,14 @@ describe('sync --config, status, manifest, metrics, incremental bundle', () => {
 
     // Upstream changes: c goes, d arrives.
     writeFileSync(join(work, 'good.txt'), ['a', 'b', 'd'].map((n) => `${upstream.url}/files/${n}.bin`).join('\n') + '\n');
-    const sync3 = await runCli(['sync', '--config', config(), 'good', '--force'], { env, cwd: work });
+    // A tiny rotation limit: run 3 starts a new manifest file, the old one is kept as manifest.1.jsonl.
+    const sync3 = await runCli(['sync', '--config', config(), 'good', '--force', '--manifest-max-size', '1'], { env, cwd: work });
     expect(sync3.code, sync3.stderr).toBe(0);
+    const rotated = readFileSync(join(dest, '.mirror/manifest.1.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(new Set(rotated.map((r) => r.run))).toEqual(new Set([1, 2]));
+    const current = readFileSync(join(dest, '.mirror/manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(new Set(current.map((r) => r.run))).toEqual(new Set([3]));
+    expect((await runCli(['manifest', dest, '--run', '1'])).stdout.trim().split('\n')).toHaveLength(4);
     const delta = await runCli(['bundle', dest, '--out', join(work, 'bundles'), '--name', 'b2', '--since', String(index1.run)]);
     expect(delta.code, delta.stderr).toBe(0);
     const index2 = JSON.parse(readFileSync(join(work, 'bundles/b2.bundle.json'), 'utf8'));

@@ -39,6 +39,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Job name for status.json (defaults to the dest directory's name). */
   name?: string;
+  /** Called with the run's downloader once it exists (metrics read its live stats). */
+  onDownloader?: (downloader: Downloader) => void;
 }
 
 export function userAgent(contact?: string): string {
@@ -86,6 +88,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       signal,
       onRequest: (e) => events.emit('request', e),
     });
+    opts.onDownloader?.(downloader);
     const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
     let bytesDownloaded = 0;
     let error: string | undefined;

@@ -109,3 +109,21 @@ export async function signRelease(release: string, inRelease: string, releaseGpg
   const detached = await run('gpg', [...base, '--armor', '--detach-sign', '--output', releaseGpg, release]);
   if (detached.code !== 0) throw new SignatureError(`cannot sign Release with key ${keyId}: ${lastLine(detached.stderr)}`);
 }
+
+/**
+ * The text of a clearsigned message WITHOUT checking its signature (only for the operator's
+ * explicit --no-verify-signature): the lines between the armor header and the signature block,
+ * dash-unescaped.
+ */
+export function clearsignedText(message: string): string {
+  const lines = message.split(/\r?\n/);
+  if (lines[0] !== '-----BEGIN PGP SIGNED MESSAGE-----') throw new SignatureError('InRelease is not a clearsigned message');
+  let i = 1;
+  while (i < lines.length && lines[i] !== '') i++; // armor headers ("Hash: SHA512")
+  const body: string[] = [];
+  for (i++; i < lines.length && lines[i] !== '-----BEGIN PGP SIGNATURE-----'; i++) {
+    body.push(lines[i].startsWith('- ') ? lines[i].slice(2) : lines[i]);
+  }
+  if (i >= lines.length) throw new SignatureError('InRelease has no signature block');
+  return body.join('\n') + '\n';
+}

@@ -6,9 +6,11 @@
 // ('non-free/debug') or by its last part ('debug'); --priority (binaries only) keeps only the
 // listed priorities. Regexes are unanchored JavaScript regexes on the package name (binary
 // name in Packages, source name in Sources). A bad regex throws FilterError.
+import { UsageError } from '../../errors.js';
 import type { Stanza } from './deb822.js';
 
-export class FilterError extends Error {}
+/** A bad filter option: the CLI exits 2. */
+export class FilterError extends UsageError {}
 
 export interface FilterOptions {
   include: string[];

@@ -40,7 +40,15 @@ function archiveBase(upstream: string): string {
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
-async function discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
+async function discover(upstream: string, outer: DiscoverContext): Promise<DiscoverResult> {
+  let problems = 0;
+  const ctx: DiscoverContext = {
+    ...outer,
+    reportProblem: (message) => {
+      problems++;
+      outer.reportProblem(message);
+    },
+  };
   const opts = readOptions(ctx.options);
   const base = archiveBase(upstream);
   const filter = compileFilter(opts);
@@ -85,6 +93,8 @@ async function discover(upstream: string, ctx: DiscoverContext): Promise<Discove
       previous: previous?.suites[root.suite] ?? null,
     });
   }
+  // A run with upstream problems must not let the next run take the "unchanged" fast path.
+  if (problems > 0) for (const s of Object.values(cursor.suites)) s.root = 'incomplete';
   return { mode: 'full', cursor };
 }
 

@@ -6,9 +6,11 @@
 // ("InRelease unchanged, nothing to do") only applies when the same selection produced it.
 import { createHash } from 'node:crypto';
 import type { SourceOptionSpec } from '../types.js';
+import { UsageError } from '../../errors.js';
 import { isSafeRelPath } from './paths.js';
 
-export class AptOptionError extends Error {}
+/** Bad command-line input: the CLI exits 2 and nothing is done. */
+export class AptOptionError extends UsageError {}
 
 export const APT_OPTIONS: SourceOptionSpec[] = [
   { flag: 'suite', type: 'string[]', description: 'suite (dists/<suite>) to mirror; repeatable, at least one' },

@@ -5,10 +5,12 @@
 // <lang> (with --translation) and Contents-* (with --contents), every compression the Release
 // lists. It groups variants of one index into a family (e.g. main/binary-amd64/Packages with
 // .gz and .xz) and throws SelectionError when a chosen component/architecture has no Packages.
+import { UsageError } from '../../errors.js';
 import type { Release, ReleaseFile } from './release.js';
 import { codecOf } from './codec.js';
 
-export class SelectionError extends Error {}
+/** The operator asked for a component / architecture the suite does not have (exit 2). */
+export class SelectionError extends UsageError {}
 
 export type FamilyKind = 'packages' | 'sources' | 'other';
 

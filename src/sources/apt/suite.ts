@@ -12,7 +12,8 @@
 //   else plain names; each checked against the Release), streams Packages/Sources to emit pool
 //   files, regenerates filtered indexes and Release when a filter is set, and emits:
 //   by-hash copies (stage 0), plain index names (stage 1), Release (2), Release.gpg (3),
-//   InRelease (4), plus the previous by-hash generations still on disk as blobs to keep.
+//   InRelease (4), plus the previous by-hash generations still on disk (re-staged as hard links
+//   of the published files, stage 0) so that the engine keeps them.
 //   It returns the suite's cursor: the root fingerprint and the by-hash generations.
 import { createWriteStream, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -359,12 +360,16 @@ async function keepOldByHash(job: SuiteJob): Promise<ByHashEntry[][]> {
   for (const generation of previous.byHash.slice(0, opts.byHashKeep)) {
     const still: ByHashEntry[] = [];
     for (const entry of generation) {
-      const [path, size, sha256] = entry;
+      const [path, size] = entry;
       if (job.emittedIndexes.has(path)) continue;
-      const st = await fs.stat(join(ctx.dest, path)).catch(() => null);
+      const local = join(ctx.dest, path);
+      const st = await fs.stat(local).catch(() => null);
       if (!st || !st.isFile() || st.size !== size) continue;
-      job.emittedIndexes.add(path);
-      ctx.emit({ kind: 'blob', path, url: urlOf(job.base, path), size, checksums: { sha256 } });
+      // Re-staged as a hard link of the published file: publishing it changes nothing on disk,
+      // and the engine keeps it because it was emitted (see the README's note to the engine).
+      const staged = join(ctx.stagingDir, job.root.stageDir, 'keep', path);
+      await linkOrCopy(local, staged);
+      emitIndex(job, path, staged, STAGE_BY_HASH);
       still.push(entry);
     }
     generations.push(still);

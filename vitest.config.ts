@@ -9,5 +9,7 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     passWithNoTests: false,
+    // Short retry backoff so fault tests stay quick; the policy itself is unchanged.
+    env: { MIRROR_RETRY_BASE_MS: '20' },
   },
 });

@@ -2,8 +2,8 @@
 // ascending order (the root index is the adapter's highest stage, so it goes live last). Each
 // stage is made durable (files, then their directories) before the next one starts. Runs only
 // when every blob of the run is in place.
-import { createReadStream, renameSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { renameSync } from 'node:fs';
+import { sha256File } from '../util/hash-file.js';
 import type { StateDb } from '../state/db.js';
 import { syncDirs, syncFile } from './durable.js';
 import type { RunEvents } from './events.js';
@@ -85,14 +85,4 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
     published += rows.length;
   }
   return published;
-}
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }

@@ -1,6 +1,7 @@
 // `mirror verify`: an integrity audit of the mirror against the state DB, in fixed steps:
 //   1. database   — PRAGMA quick_check of the state DB;
-//   2. stat       — every present file: missing? size as recorded? mtime as recorded?
+//   2. stat       — every present (or earlier found missing) file: on disk? size as recorded?
+//                   mtime as recorded?
 //   3. hash       — re-hash (worker threads): every file with --hash, else only those whose
 //                   mtime changed; compare with the recorded sha256;
 //   4. unexpected — files under <dest> that the DB does not know (listed, never deleted);
@@ -54,6 +55,7 @@ export interface VerifyOptions {
 
 interface PresentRow {
   path: string;
+  state: string;
   role: string;
   url: string | null;
   present_size: number | null;
@@ -82,13 +84,13 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
   // 2. stat
   const tree = new SafeTree(o.layout.dest);
   const page = raw.prepare(
-    `SELECT path, role, url, present_size, present_mtime_ms, present_sha256, checksums FROM files
-     WHERE state = 'present' AND path > ? ORDER BY path LIMIT ${PAGE}`,
+    `SELECT path, state, role, url, present_size, present_mtime_ms, present_sha256, checksums FROM files
+     WHERE state IN ('present', 'missing') AND path > ? ORDER BY path LIMIT ${PAGE}`,
   );
   const toHash: PresentRow[] = [];
   let statChecked = 0;
   const statProblemsBefore = problems.length;
-  const total = raw.prepare(`SELECT count(*) FROM files WHERE state = 'present'`).pluck().get() as number;
+  const total = raw.prepare(`SELECT count(*) FROM files WHERE state IN ('present', 'missing')`).pluck().get() as number;
   let progressDone = 0;
   let progressBytes = 0;
   const progress = startProgress('verify', () => ({ done: progressDone, total, bytes: progressBytes, totalBytes: 0, failed: bad.size }), {
@@ -117,7 +119,7 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
           note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
         } else if (st.size !== row.present_size) {
           note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.present_size}` });
-        } else if (o.hashAll || Math.floor(st.mtimeMs) !== row.present_mtime_ms) {
+        } else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.present_mtime_ms) {
           toHash.push(row);
         }
       }
@@ -156,7 +158,7 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
       await pool.close();
     }
     steps.push({ name: 'hash', checked: toHash.length, problems: problems.length - hashProblemsBefore });
-    const stamp = raw.prepare(`UPDATE files SET verified_at = ? WHERE path = ?`);
+    const stamp = raw.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
     const now = Date.now();
     raw.transaction(() => {
       for (const path of verifiedNow) stamp.run(now, path);

@@ -4,6 +4,7 @@
 // a full snapshot, so a URL removed from the list is deleted from the mirror.
 import { createReadStream, existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { sha256File } from '../util/hash-file.js';
 import { createInterface } from 'node:readline';
 import type { Checksums, DiscoverContext, DiscoverResult, Source } from './types.js';
 
@@ -21,7 +22,8 @@ export const listSource: Source = {
   async discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
     const listFile = await localCopy(upstream, 'urls.txt', ctx);
     const checksumsArg = ctx.options['checksums'];
-    const expected = typeof checksumsArg === 'string' ? await readChecksums(await localCopy(checksumsArg, 'sums.jsonl', ctx), ctx) : new Map<string, Expected>();
+    const checksumsFile = typeof checksumsArg === 'string' ? await localCopy(checksumsArg, 'sums.jsonl', ctx) : null;
+    const expected = checksumsFile ? await readChecksums(checksumsFile, ctx) : new Map<string, Expected>();
     let lineNo = 0;
     for await (const rawLine of lines(listFile)) {
       lineNo++;
@@ -42,7 +44,8 @@ export const listSource: Source = {
       const known = expected.get(url.href);
       ctx.emit({ kind: 'blob', path, url: url.href, size: known?.size, checksums: known?.checksums ?? {} });
     }
-    return { mode: 'full', cursor: null };
+    // The cursor records which list (and checksums) the mirror last matched completely.
+    return { mode: 'full', cursor: { list: await sha256File(listFile), checksums: checksumsFile ? await sha256File(checksumsFile) : null } };
   },
 };
 

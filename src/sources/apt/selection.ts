@@ -18,7 +18,7 @@ export interface IndexFamily {
   /** Path without compression suffix, relative to dists/<suite>/. */
   base: string;
   kind: FamilyKind;
-  /** Every variant the Release lists, readable ones first in preference order (xz, gz, plain). */
+  /** Every variant the Release lists, readable ones first, cheapest to parse first (plain, gz, xz). */
   variants: ReleaseFile[];
 }
 
@@ -31,7 +31,8 @@ export interface Selection {
 }
 
 const COMPRESSION = /\.(gz|xz|bz2|lzma|lz4|zst)$/;
-const PREFERENCE: Record<string, number> = { xz: 0, gz: 1, plain: 2 };
+// Parse preference: cheapest to read first (no decompression, then in-process zlib, then the xz CLI).
+const PREFERENCE: Record<string, number> = { plain: 0, gz: 1, xz: 2 };
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

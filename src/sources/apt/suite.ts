@@ -87,10 +87,11 @@ export async function fetchRoot(ctx: DiscoverContext, base: string, suite: strin
 export async function completeRoot(ctx: DiscoverContext, base: string, root: SuiteRoot): Promise<void> {
   if (!root.inRelease) return;
   const dists = `dists/${root.suite}`;
-  root.release = await fetchOptional(ctx, urlOf(base, `${dists}/Release`), `${root.stageDir}/root/Release`);
-  if (root.release) {
-    root.releaseGpg = await fetchOptional(ctx, urlOf(base, `${dists}/Release.gpg`), `${root.stageDir}/root/Release.gpg`);
-  }
+  [root.release, root.releaseGpg] = await Promise.all([
+    fetchOptional(ctx, urlOf(base, `${dists}/Release`), `${root.stageDir}/root/Release`),
+    fetchOptional(ctx, urlOf(base, `${dists}/Release.gpg`), `${root.stageDir}/root/Release.gpg`),
+  ]);
+  if (!root.release) root.releaseGpg = null;
 }
 
 /** Checks signatures and agreement; returns the signed Release text. */

@@ -12,6 +12,8 @@ import { packageFile, sourceFiles } from '../../src/sources/apt/pool.js';
 import { compileFilter, FilterError } from '../../src/sources/apt/filter.js';
 import { readLines, compressFile } from '../../src/sources/apt/codec.js';
 import { isSafeRelPath } from '../../src/sources/apt/paths.js';
+import { selectIndexes, SelectionError } from '../../src/sources/apt/selection.js';
+import { clearsignedText } from '../../src/sources/apt/gpg.js';
 
 const H = (c: string, n: number) => c.repeat(n);
 
@@ -203,5 +205,52 @@ describe('codecs', () => {
     writeFileSync(join(dir, 'bad.gz'), Buffer.concat([gzipSync(text).subarray(0, 12), Buffer.from('garbage')]));
     await expect(collect(join(dir, 'bad.xz'))).rejects.toThrow(/xz failed/);
     await expect(collect(join(dir, 'bad.gz'))).rejects.toThrow();
+  });
+});
+
+describe('index selection', () => {
+  const line = (path: string, i: number) => ` ${String(i).padStart(64, '0')} ${100 + i} ${path}`;
+  const paths = [
+    'main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz', 'main/binary-amd64/Release',
+    'main/binary-arm64/Packages.xz', 'main/binary-all/Packages.xz', 'main/source/Sources.xz', 'main/source/Release',
+    'main/i18n/Translation-en.bz2', 'main/i18n/Translation-de.xz', 'main/Contents-amd64.gz', 'main/Contents-source.gz',
+    'Contents-amd64.gz', 'contrib/binary-amd64/Packages.xz', 'main/dep11/Components-amd64.yml.gz',
+  ];
+  const release = parseRelease(`Suite: s\nArchitectures: amd64 arm64 all\nComponents: main contrib\nSHA256:\n${paths.map(line).join('\n')}\n`);
+  const sel = { components: ['main'], arches: ['amd64'], sources: false, translations: [] as string[], contents: false };
+  const picked = (s: typeof sel) => selectIndexes(release, s).flatMap((f) => f.variants.map((v) => v.path)).sort();
+
+  it('picks the binary indexes of the chosen components and arches, every compression', () => {
+    expect(picked(sel)).toEqual(['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz', 'main/binary-amd64/Release']);
+    const families = selectIndexes(release, sel);
+    expect(families.find((f) => f.base === 'main/binary-amd64/Packages')?.variants.map((v) => v.path)).toEqual([
+      'main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz',
+    ]);
+  });
+
+  it('adds sources, translations and contents when asked', () => {
+    expect(picked({ ...sel, arches: ['amd64', 'all'], sources: true, translations: ['en'], contents: true })).toEqual([
+      'Contents-amd64.gz', 'main/Contents-amd64.gz', 'main/Contents-source.gz',
+      'main/binary-all/Packages.xz',
+      'main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz', 'main/binary-amd64/Release',
+      'main/i18n/Translation-en.bz2', 'main/source/Release', 'main/source/Sources.xz',
+    ]);
+  });
+
+  it('refuses a component or architecture the suite lacks', () => {
+    expect(() => selectIndexes(release, { ...sel, arches: ['riscv64'] })).toThrow(/lists no main\/binary-riscv64\/Packages/);
+    expect(() => selectIndexes(release, { ...sel, components: ['non-free'] })).toThrow(SelectionError);
+  });
+});
+
+describe('clearsigned text without verification', () => {
+  it('extracts and dash-unescapes the signed text', () => {
+    const msg = '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: x\n- -----not armor\nSuite: s\n-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n';
+    expect(clearsignedText(msg)).toBe('Origin: x\n-----not armor\nSuite: s\n');
+  });
+
+  it('refuses what is not a clearsigned message', () => {
+    expect(() => clearsignedText('Origin: x\n')).toThrow(/not a clearsigned message/);
+    expect(() => clearsignedText('-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: x\n')).toThrow(/no signature block/);
   });
 });

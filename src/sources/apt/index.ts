@@ -66,7 +66,7 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
   const unchanged = previous !== null && previous.options === key && roots.every((r) => previous.suites[r.suite]?.root === r.fingerprint);
   if (unchanged) {
     // Same bytes as a fully mirrored run: still make sure the keyring accepts them today.
-    for (const r of roots) await readRoot(r, keyring, gpgDir);
+    for (const r of roots) await readRoot(r, keyring, gpgDir, () => {});
     ctx.log.info({ suites: opts.suites }, 'apt: every Release is unchanged since the last run; nothing to do');
     return { mode: 'delta', cursor: previous };
   }
@@ -75,7 +75,7 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
   const texts: string[] = [];
   for (const r of roots) {
     await completeRoot(ctx, base, r);
-    texts.push(await readRoot(r, keyring, gpgDir));
+    texts.push(await readRoot(r, keyring, gpgDir, (m) => ctx.log.warn(m)));
   }
   const pool = new PoolEmitter(ctx, base);
   const emittedIndexes = new Set<string>();

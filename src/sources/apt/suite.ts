@@ -6,7 +6,8 @@
 //   so all three published files come from this run's fetch.
 // - `readRoot` checks the signatures (gpgv, the operator's keyring) and that Release and
 //   InRelease say the same thing; it returns the signed Release text. Never unsigned text,
-//   unless the operator turned verification off.
+//   unless the operator turned verification off. A Release.gpg that fails next to a good
+//   InRelease is dropped with a warning (apt never reads it then; publishing it would be wrong).
 // - `mirrorSuite` parses that Release, obtains the selected index files (reusing published
 //   copies whose SHA256 matches, else via by-hash URLs when the Release says Acquire-By-Hash,
 //   else plain names; each checked against the Release), streams Packages/Sources to emit pool
@@ -95,7 +96,7 @@ export async function completeRoot(ctx: DiscoverContext, base: string, root: Sui
 }
 
 /** Checks signatures and agreement; returns the signed Release text. */
-export async function readRoot(root: SuiteRoot, keyring: string | null, workDir: string): Promise<string> {
+export async function readRoot(root: SuiteRoot, keyring: string | null, workDir: string, warn: (message: string) => void): Promise<string> {
   const s = root.suite;
   if (root.inRelease) {
     const text = keyring
@@ -109,9 +110,14 @@ export async function readRoot(root: SuiteRoot, keyring: string | null, workDir:
         throw new SuiteError(`suite ${s}: Release and InRelease disagree (upstream is mid-update?); try again later`);
       }
       if (root.releaseGpg && keyring) {
-        await verifyDetached(root.releaseGpg, root.release, keyring, workDir).catch((err: Error) => {
-          throw new SignatureError(`suite ${s}: ${err.message}`);
-        });
+        try {
+          await verifyDetached(root.releaseGpg, root.release, keyring, workDir);
+        } catch (err) {
+          // apt reads the (good) InRelease and never this file: leave it out rather than
+          // publish a signature known to be bad, and say so.
+          warn(`apt: suite ${s}: ${(err as Error).message} over Release (InRelease is good): Release.gpg is not published`);
+          root.releaseGpg = null;
+        }
       }
     }
     return text;

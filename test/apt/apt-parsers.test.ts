@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { parseStanzas } from '../../src/sources/apt/deb822.js';
+import { parseStanzas, streamStanzas } from '../../src/sources/apt/deb822.js';
 import { parseRelease, renderRelease, sameRelease, byHashAlgo, ReleaseError } from '../../src/sources/apt/release.js';
 import { packageFile, sourceFiles } from '../../src/sources/apt/pool.js';
 import { compileFilter, FilterError } from '../../src/sources/apt/filter.js';
@@ -47,6 +47,20 @@ describe('deb822 stanzas', () => {
     expect(s[1].fields.get('package')).toBe('b');
     expect(s[1].line).toBe(9);
     expect(s[1].order).toEqual(['Package', 'Version']);
+  });
+
+  it('streams the same stanzas whatever the chunking', async () => {
+    const text = 'Package: a\nDescription: short\n long\n\nPackage: b\r\nVersion: 1\n\n\nPackage: c';
+    const whole = parseStanzas(text).map((s) => s.raw);
+    for (const size of [1, 2, 3, 7, 1000]) {
+      async function* chunks() {
+        for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+      }
+      const got: string[] = [];
+      for await (const s of streamStanzas(chunks())) got.push(s.raw);
+      expect(got).toEqual(whole);
+    }
+    expect(whole).toEqual(['Package: a\nDescription: short\n long', 'Package: b\nVersion: 1', 'Package: c']);
   });
 
   it('reports malformed lines with their line number', () => {

@@ -1,12 +1,12 @@
 // Compression codecs for apt index files, streaming.
 //
-// Contract: `readLines(file)` yields the decompressed lines of a plain, .gz (node:zlib) or .xz
-// (the `xz` CLI) file; a corrupt stream or a failing `xz` rejects the iteration.
+// Contract: `readText(file)` yields the decompressed text of a plain, .gz (node:zlib) or .xz
+// (the `xz` CLI) file in chunks, `readLines(file)` its lines; a corrupt stream or a failing
+// `xz` rejects the iteration.
 // `compressFile(src, dest, codec)` writes a .gz or .xz copy. `codecOf(path)` names the codec
 // from the extension, or null for one this module cannot read (.bz2, .lz4...).
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -35,9 +35,10 @@ function runXz(args: string[], input: Readable): { stdout: Readable; done: Promi
   return { stdout: child.stdout, done };
 }
 
-export async function* readLines(file: string): AsyncGenerator<string> {
+/** The decompressed text of an index file, in UTF-8 chunks (multi-byte characters kept whole). */
+export async function* readText(file: string): AsyncGenerator<string> {
   const codec = codecOf(file) ?? 'plain';
-  const raw = createReadStream(file);
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   let stream: Readable = raw;
   let done: Promise<void> = Promise.resolve();
   if (codec === 'gz') {
@@ -48,10 +49,21 @@ export async function* readLines(file: string): AsyncGenerator<string> {
   }
   let failure: Error | null = null;
   done.catch((err: Error) => (failure = err));
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  for await (const line of lines) yield line;
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) yield chunk as string;
   await done;
   if (failure) throw failure;
+}
+
+/** The decompressed lines of an index file (without their newlines). */
+export async function* readLines(file: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of readText(file)) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest !== '') yield rest;
 }
 
 export async function compressFile(src: string, dest: string, codec: 'gz' | 'xz'): Promise<void> {

@@ -94,14 +94,22 @@ export function parseStanzas(text: string, onProblem?: ProblemSink): Stanza[] {
   return out;
 }
 
-/** Streams stanzas out of an async sequence of lines. */
-export async function* streamStanzas(
-  lines: AsyncIterable<string>,
-  onProblem?: ProblemSink,
-): AsyncGenerator<Stanza> {
+/** Streams stanzas out of text arriving in chunks (split anywhere, even mid-line). */
+export async function* streamStanzas(chunks: AsyncIterable<string>, onProblem?: ProblemSink): AsyncGenerator<Stanza> {
   const parser = new StanzaParser(onProblem);
-  for await (const line of lines) {
-    const s = parser.push(line);
+  let rest = '';
+  for await (const chunk of chunks) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    const done: Stanza[] = [];
+    for (const line of lines) {
+      const s = parser.push(line);
+      if (s) done.push(s);
+    }
+    yield* done;
+  }
+  if (rest !== '') {
+    const s = parser.push(rest);
     if (s) yield s;
   }
   const last = parser.finish();

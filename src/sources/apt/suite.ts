@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import type { ChecksumAlgo, Checksums, DiscoverContext } from '../types.js';
 import { streamStanzas } from './deb822.js';
-import { codecOf, compressFile, readLines } from './codec.js';
+import { codecOf, compressFile, readText } from './codec.js';
 import { hashFile, linkOrCopy, matchesLocal, urlOf } from './files.js';
 import type { StanzaFilter } from './filter.js';
 import { clearsignedText, signRelease, SignatureError, verifyClearsigned, verifyDetached } from './gpg.js';
@@ -298,7 +298,7 @@ async function readIndex(job: SuiteJob, family: IndexFamily, variant: ReleaseFil
   }
   let n = 0;
   try {
-    for await (const stanza of streamStanzas(readLines(file), (m) => ctx.reportProblem(`${where}: ${m}`))) {
+    for await (const stanza of streamStanzas(readText(file), (m) => ctx.reportProblem(`${where}: ${m}`))) {
       if (++n % 4096 === 0 && ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
       if (filter && !filter(stanza, kind)) continue;
       const files = kind === 'binary' ? packageFile(stanza) : sourceFiles(stanza);

@@ -311,3 +311,34 @@ describe('apt options', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('apt mirror of two suites sharing one pool', () => {
+  it('mirrors both in one run; apt-get works on each; the no-op rerun asks for the two InRelease only', async () => {
+    const root = join(dir, 'two-suites');
+    await buildArchive(root, { key, suite: 'stable', packages: [V1[0], V1[1]] });
+    await buildArchive(root, { key, suite: 'stable-updates', packages: [{ name: 'alpha', version: '1.1' }], prunePool: false });
+    const server = await serveDir(root);
+    try {
+      const dest = join(dir, 'two-suites-mirror');
+      const args = ['sync', 'apt', server.url, dest, '--suite', 'stable', '--suite', 'stable-updates', '--arch', 'amd64', '--keyring', key.keyring, '--no-progress'];
+      const r = await runCli(args);
+      expect(r.code, r.stderr).toBe(0);
+      const files = await listFiles(dest);
+      for (const f of ['dists/stable/InRelease', 'dists/stable-updates/InRelease', debPath('main', V1[0]), debPath('main', V1[1]), 'pool/main/a/alpha/alpha_1.1_amd64.deb']) {
+        expect(files).toContain(f);
+      }
+      await withMirror(dest, async (url) => {
+        const updates = await aptClient(join(dir, 'apt-updates'), url, 'stable-updates', key.keyring);
+        expect((await updates.run(['update'])).code).toBe(0);
+        expect((await updates.run(['install', '--download-only', '-y', 'alpha'])).code).toBe(0);
+        expect(await updates.downloaded()).toEqual(['alpha_1.1_amd64.deb']);
+      });
+      server.requests.length = 0;
+      const again = await runCli(args);
+      expect(again.code, again.stderr).toBe(0);
+      expect(server.requests.sort()).toEqual(['/dists/stable-updates/InRelease', '/dists/stable/InRelease']);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -67,6 +67,8 @@ export interface ArchiveOptions {
   sources?: boolean;
   /** Where built .debs are cached between builds (default: <root>/../deb-cache). */
   debCache?: string;
+  /** Remove pool files this suite does not list (default true; false when suites share a pool). */
+  prunePool?: boolean;
 }
 
 export function poolDir(component: string, name: string): string {
@@ -151,7 +153,7 @@ export async function buildArchive(root: string, opts: ArchiveOptions): Promise<
       wanted.add(`${poolDir(component, p.name)}/${p.name}_${p.version}.tar.xz`);
     }
   }
-  for (const file of await listFiles(join(root, 'pool'))) {
+  for (const file of opts.prunePool === false ? [] : await listFiles(join(root, 'pool'))) {
     const rel = `pool/${file}`;
     if (!wanted.has(rel)) await fs.rm(join(root, rel));
   }
@@ -160,13 +162,15 @@ export async function buildArchive(root: string, opts: ArchiveOptions): Promise<
   const distDir = join(root, 'dists', suite);
   const binDir = join(distDir, component, 'binary-amd64');
   await fs.mkdir(binDir, { recursive: true });
-  const { stdout: pk } = await execFile('apt-ftparchive', ['--arch', 'amd64', 'packages', `pool/${component}`], { cwd: root, maxBuffer: 64 << 20 });
+  const { stdout: allPk } = await execFile('apt-ftparchive', ['--arch', 'amd64', 'packages', `pool/${component}`], { cwd: root, maxBuffer: 64 << 20 });
+  const pk = onlyWanted(allPk, wanted);
   await writeCompressed(join(binDir, 'Packages'), pk);
   await fs.writeFile(join(binDir, 'Release'), `Archive: ${suite}\nComponent: ${component}\nArchitecture: amd64\n`);
   if (opts.sources) {
     const srcDir = join(distDir, component, 'source');
     await fs.mkdir(srcDir, { recursive: true });
-    const { stdout: src } = await execFile('apt-ftparchive', ['sources', `pool/${component}`], { cwd: root, maxBuffer: 64 << 20 });
+    const { stdout: allSrc } = await execFile('apt-ftparchive', ['sources', `pool/${component}`], { cwd: root, maxBuffer: 64 << 20 });
+    const src = onlyWanted(allSrc, wanted);
     await writeCompressed(join(srcDir, 'Sources'), src);
   }
 
@@ -208,6 +212,19 @@ export async function buildArchive(root: string, opts: ArchiveOptions): Promise<
   }
 
   if (opts.key) await signSuite(distDir, opts.key);
+}
+
+/** Keeps the stanzas whose Filename (Packages) or Directory + .dsc (Sources) this suite wants. */
+function onlyWanted(index: string, wanted: Set<string>): string {
+  const stanzas = index.split('\n\n').filter((s) => s.trim() !== '');
+  const kept = stanzas.filter((s) => {
+    const filename = /^Filename: (.+)$/m.exec(s)?.[1];
+    if (filename) return wanted.has(filename);
+    const dir = /^Directory: (.+)$/m.exec(s)?.[1];
+    const dsc = /^ [0-9a-f]+ \d+ (\S+\.dsc)$/m.exec(s)?.[1];
+    return dir !== undefined && dsc !== undefined && wanted.has(`${dir}/${dsc}`);
+  });
+  return kept.map((s) => `${s}\n\n`).join('');
 }
 
 /** Signs dists/<suite>/Release into InRelease and Release.gpg. */

@@ -87,7 +87,14 @@ try {
     rmSync(client.dir, { recursive: true, force: true });
     if (update.code !== 0) throw new Error(`apt-get update against the mirror failed:\n${update.output}`);
 
-    const line = (name: string, t: Timed) => `${name.padEnd(26)} ${t.seconds.toFixed(2).padStart(7)} s  peak RSS ${t.maxRssMb.toFixed(0).padStart(4)} MB`;
+    // mirror's own summary line says how long the run took inside the process ("... in 0.1s"):
+    // the rest of the wall time is Node start-up, module loading and exit.
+    const inside = (t: Timed) => {
+      const m = / in ([\d.]+)s \(run \d+\)/.exec(t.stdout + t.stderr);
+      return m ? `  (run itself ${m[1]} s)` : '';
+    };
+    const line = (name: string, t: Timed) =>
+      `${name.padEnd(26)} ${t.seconds.toFixed(2).padStart(7)} s  peak RSS ${t.maxRssMb.toFixed(0).padStart(4)} MB${name.startsWith('mirror') ? inside(t) : ''}`;
     process.stdout.write(`archive: ${PACKAGES} packages, ${poolFiles} pool files (mirror: ${ours}, debmirror: ${theirs}); apt-get update on mirror: ok\n`);
     process.stdout.write(line('debmirror first sync', debFirst) + '\n');
     process.stdout.write(line('mirror first sync', mirFirst) + '\n');

@@ -24,7 +24,7 @@ export async function hashFile(file: string, algos: ChecksumAlgo[]): Promise<{ s
 
 export async function matchesLocal(file: string, size: number, sha256: string): Promise<boolean> {
   try {
-    const st = await fs.stat(file);
+    const st = await fs.lstat(file);
     if (!st.isFile() || st.size !== size) return false;
   } catch {
     return false;

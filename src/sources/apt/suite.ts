@@ -282,7 +282,10 @@ function warnAboutRelease(ctx: DiscoverContext, suite: string, release: Release,
   if (validUntil && Date.parse(validUntil) < Date.now()) {
     ctx.log.warn({ suite, validUntil }, `apt: suite ${suite}: upstream Release expired (Valid-Until ${validUntil}); apt clients will refuse it`);
   }
-  if (release.architectures.includes('all') && !opts.arches.includes('all')) {
+  // With "No-Support-for-Architecture-all: Packages", arch:all packages are also listed per
+  // architecture and apt does not read binary-all; otherwise it does.
+  const allAlsoPerArch = release.fields.some(([n, v]) => n.toLowerCase() === 'no-support-for-architecture-all' && v.trim() === 'Packages');
+  if (release.architectures.includes('all') && !opts.arches.includes('all') && !allAlsoPerArch) {
     ctx.log.warn({ suite }, `apt: suite ${suite} has binary-all indexes; add --arch all or apt clients will miss them`);
   }
 }
@@ -370,7 +373,7 @@ async function keepOldByHash(job: SuiteJob): Promise<ByHashEntry[][]> {
       const [path, size] = entry;
       if (job.emittedIndexes.has(path)) continue;
       const local = join(ctx.dest, path);
-      const st = await fs.stat(local).catch(() => null);
+      const st = await fs.lstat(local).catch(() => null);
       if (!st || !st.isFile() || st.size !== size) continue;
       // Re-staged as a hard link of the published file: publishing it changes nothing on disk,
       // and the engine keeps it because it was emitted (see the README's note to the engine).

@@ -148,17 +148,7 @@ function parseChannelData(text: string, ctx: DiscoverContext): string[] {
   return [...new Set(good)];
 }
 
-async function discover(upstream: string, outer: DiscoverContext): Promise<DiscoverResult> {
-  // The engine stores the cursor even after upstream problems; a run that reported any keeps
-  // no validators, so the next run is full and reports them again instead of a silent 304.
-  let problems = 0;
-  const ctx: DiscoverContext = {
-    ...outer,
-    reportProblem: (message) => {
-      problems++;
-      outer.reportProblem(message);
-    },
-  };
+async function discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
   const options = parseOptions(ctx);
   const channel = parseChannel(upstream, stringList(ctx.options.subdir));
   const shape = JSON.stringify({ channel, options });
@@ -234,7 +224,6 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
     }
   }
   if (channelData) ctx.emit({ kind: 'index', path: 'channeldata.json', stagedFile: channelData.file!, stage: 2 });
-  if (problems > 0) cursor.repodata = {};
   return { mode: 'full', cursor };
 }
 

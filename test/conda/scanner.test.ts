@@ -38,7 +38,6 @@ async function scanAll(file: string, windowBytes?: number) {
       onRecord: (section, key, raw) => records.push([section, key, JSON.parse(raw.toString())]),
       onMember: (key, raw) => (members[key] = JSON.parse(raw.toString())),
     },
-    undefined,
     windowBytes,
   );
   return { records, members };

@@ -30,10 +30,11 @@ const KNOWN_SUBDIR = /^(noarch|(linux|osx|win|zos|freebsd|emscripten|wasi)-[a-z0
 const SUBDIR_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const CURSOR_VERSION = 1;
 
+const CURRENT = 'current_repodata.json';
 const VARIANTS = [
   { name: 'repodata.json.bz2', compression: 'bz2' as RepodataCompression },
   { name: 'repodata.json.zst', compression: 'zst' as RepodataCompression },
-  { name: 'current_repodata.json', compression: null },
+  { name: CURRENT, compression: null },
 ] as const;
 
 interface Validators {
@@ -298,10 +299,9 @@ async function mirrorSubdir(
   );
   // Don't leave the variant fetches unobserved if scanning throws first.
   variantsFetch.catch(() => {});
-  const currentName = VARIANTS[2].name;
   const current = variantsFetch.then((variants) => {
-    const staged = variants.find((v) => v.name === currentName)?.file;
-    return staged ? { input: staged, output: join(ctx.stagingDir, stagedName(subdir, `rewritten.${currentName}`)) } : null;
+    const staged = variants.find((v) => v.name === CURRENT)?.file;
+    return staged ? { input: staged, output: join(ctx.stagingDir, stagedName(subdir, `rewritten.${CURRENT}`)) } : null;
   });
   current.catch(() => {});
 

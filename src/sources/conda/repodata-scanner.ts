@@ -112,7 +112,6 @@ function decodeKey(buf: Buffer, start: number, end: number): string {
 export async function scanRepodata(
   file: string,
   handlers: RepodataHandlers,
-  signal?: AbortSignal,
   windowBytes = WINDOW_BYTES,
 ): Promise<void> {
   const fh = await open(file, 'r');
@@ -138,7 +137,6 @@ export async function scanRepodata(
         continue;
       }
       if (eof) fail('unexpected end of file', len);
-      signal?.throwIfAborted();
       // Keep the unconsumed tail, grow the window if the tail fills it, read more.
       if (pos > 0) {
         buf.copy(buf, 0, pos, len);

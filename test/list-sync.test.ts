@@ -138,6 +138,11 @@ describe('list sync', () => {
     const goodCursor = cursor();
     const target = 'pool/bad/liar.bin';
     up.put({ path: target, content: Buffer.from('the real bytes\n') });
+    // In the same run upstream also replaces an existing file: its new bytes must not go live
+    // while the run fails (the old index still describes the old bytes).
+    const replaced = [...up.files.keys()][5];
+    const oldBytes = up.files.get(replaced)!;
+    up.put({ path: replaced, content: Buffer.from('replacement bytes\n') });
     const lies = new Map([[target, 'f'.repeat(64)]]);
     up.writeLists([], lies);
 
@@ -145,6 +150,7 @@ describe('list sync', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/sha256 mismatch/);
     expect(existsSync(up.mirrorPath(dest, target))).toBe(false);
+    expect(readFileSync(up.mirrorPath(dest, replaced))).toEqual(oldBytes);
     expect(readdirSync(join(dest, '.mirror')).filter((n) => n === 'tmp' || n === 'staging')).toEqual([]);
     expect(cursor()).toBe(goodCursor);
     expect(lastRun()).toMatchObject({ outcome: 'failed', failed: 1 });
@@ -152,7 +158,7 @@ describe('list sync', () => {
     up.writeLists(); // upstream fixes its checksums
     const good = await sync();
     expect(good.code, good.stderr).toBe(0);
-    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 1 });
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 2 });
     expect(cursor()).not.toBe(goodCursor);
     expectMirrorMatchesUpstream();
   });

@@ -12,7 +12,7 @@ import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, type PlanSummary } from './plan.js';
-import { fetchAll } from './fetch.js';
+import { fetchAll, placeDeferred } from './fetch.js';
 import { publishIndexes } from './publish.js';
 import { collectGarbage, type MaxDelete } from './collect.js';
 import { RunEvents, type RunCounts, type RunSummary } from './events.js';
@@ -205,6 +205,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       return finish('failed', EXIT_FAILURES);
     }
 
+    await placeDeferred({ state, tree, source: opts.kind, runId });
     counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
     const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
     counts.deleted = collected.deleted;

@@ -3,7 +3,7 @@
 // SIGKILL mid-run, hostile paths and a concurrent second run.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCli } from './helpers/cli.js';
@@ -104,10 +104,12 @@ describe('list sync', () => {
     const flipped = up.mirrorPath(dest, a);
     const bytes = readFileSync(flipped);
     bytes[10] ^= 0xff;
-    const mtime = statSync(flipped).mtime;
     writeFileSync(flipped, bytes);
-    const { utimesSync } = await import('node:fs');
-    utimesSync(flipped, mtime, mtime); // same size, same mtime: only a re-hash can tell
+    // Same size, and the mtime the DB recorded: only a re-hash can tell.
+    const d = db();
+    const recorded = d.prepare('SELECT present_mtime_ms FROM files WHERE path = ?').pluck().get(`${up.host}/${a}`) as number;
+    d.close();
+    utimesSync(flipped, (recorded + 0.5) / 1000, (recorded + 0.5) / 1000);
     truncateSync(up.mirrorPath(dest, b), 10);
     rmSync(up.mirrorPath(dest, c));
 
@@ -136,6 +138,11 @@ describe('list sync', () => {
     const goodCursor = cursor();
     const target = 'pool/bad/liar.bin';
     up.put({ path: target, content: Buffer.from('the real bytes\n') });
+    // In the same run upstream also replaces an existing file: its new bytes must not go live
+    // while the run fails (the old index still describes the old bytes).
+    const replaced = [...up.files.keys()][5];
+    const oldBytes = up.files.get(replaced)!;
+    up.put({ path: replaced, content: Buffer.from('replacement bytes\n') });
     const lies = new Map([[target, 'f'.repeat(64)]]);
     up.writeLists([], lies);
 
@@ -143,6 +150,7 @@ describe('list sync', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/sha256 mismatch/);
     expect(existsSync(up.mirrorPath(dest, target))).toBe(false);
+    expect(readFileSync(up.mirrorPath(dest, replaced))).toEqual(oldBytes);
     expect(readdirSync(join(dest, '.mirror')).filter((n) => n === 'tmp' || n === 'staging')).toEqual([]);
     expect(cursor()).toBe(goodCursor);
     expect(lastRun()).toMatchObject({ outcome: 'failed', failed: 1 });
@@ -150,7 +158,7 @@ describe('list sync', () => {
     up.writeLists(); // upstream fixes its checksums
     const good = await sync();
     expect(good.code, good.stderr).toBe(0);
-    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 1 });
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 2 });
     expect(cursor()).not.toBe(goodCursor);
     expectMirrorMatchesUpstream();
   });
@@ -237,6 +245,67 @@ describe('list sync', () => {
     } finally {
       d.close();
     }
+  });
+
+  it('refuses to delete more than --max-delete; gc deletes the stale files when forced', async () => {
+    expect((await sync()).code).toBe(0);
+    const doomed = [...up.files.keys()].slice(0, 45); // 15 % of the mirror
+    for (const path of doomed) up.remove(path);
+    up.writeLists();
+    const refused = await sync();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refusing to delete 45 of 300 files \(15\.0%\)/);
+    for (const path of doomed) expect(existsSync(up.mirrorPath(dest, path))).toBe(true);
+
+    const dry = await runCli(['gc', dest, '--dry-run']);
+    expect(dry.stdout).toMatch(/45 stale file\(s\)/);
+    expect((await runCli(['gc', dest])).code).toBe(1);
+    const forced = await runCli(['gc', dest, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/deleted 45 file/);
+    for (const path of doomed) expect(existsSync(up.mirrorPath(dest, path))).toBe(false);
+    expect((await sync()).code).toBe(0);
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 0, deleted: 0, kept: 255 });
+  });
+
+  it('stops cleanly on SIGINT with exit 130, keeping what finished', async () => {
+    await up.close();
+    up = await ListUpstream.start(200, async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      return false;
+    });
+    dest = join(up.work, 'mirror');
+    const result = await runCli(['sync', 'list', up.listFile, dest, '--checksums', up.sumsFile, '--no-progress', '--concurrency', '4'], {
+      onSpawn: (child) => {
+        const timer = setInterval(() => {
+          if (up.server.requests.length > 40) {
+            clearInterval(timer);
+            child.kill('SIGINT');
+          }
+        }, 10);
+      },
+    });
+    expect(result.code).toBe(130);
+    expect(existsSync(join(dest, '.mirror', 'tmp'))).toBe(false);
+    expect(lastRun()).toMatchObject({ outcome: 'interrupted' });
+    const downloaded = lastRun().downloaded as number;
+    expect(downloaded).toBeGreaterThan(0);
+    expect(downloaded).toBeLessThan(200);
+    const verify = await runCli(['verify', dest, '--hash', '--no-progress']);
+    expect(verify.code, verify.stdout).toBe(0);
+    const rerun = await sync();
+    expect(rerun.code).toBe(0);
+    expect(lastRun()).toMatchObject({ downloaded: 200 - downloaded });
+  });
+
+  it('refuses a state DB written by a newer version', async () => {
+    expect((await sync()).code).toBe(0);
+    const d = new Database(join(dest, '.mirror', 'state.db'));
+    d.prepare(`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999_future', '2030-01-01')`).run();
+    d.close();
+    const r = await sync();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/written by a newer mirror \(schema 9999_future\)/);
   });
 
   it('gives one-line errors and exit 2 for bad input', async () => {

@@ -476,7 +476,7 @@ export class Downloader {
     const total = res.statusCode === 206 ? parseContentRange(res.headers['content-range'])?.total : contentLength;
     if (!encoded && expectedSize !== undefined && total !== undefined && total !== expectedSize) {
       await res.dump();
-      throw new AttemptFailure('size', `server announced ${total} bytes for ${url.href}, expected ${expectedSize}`, true, {
+      throw new AttemptFailure('size', `size mismatch for ${url.href}: the server announces ${total} bytes, the index says ${expectedSize}`, true, {
         status: res.statusCode,
         discardPartial: true,
         integrity: true,
@@ -506,7 +506,7 @@ export class Downloader {
         digest.update(chunk);
         if (digest.bytes > rawLimit) {
           res.cancel(new Error('body larger than expected'));
-          throw new AttemptFailure('size', `body of ${url.href} is larger than the expected ${expectedSize} bytes`, true, {
+          throw new AttemptFailure('size', `size mismatch for ${url.href}: the body is larger than the expected ${expectedSize} bytes`, true, {
             status: res.statusCode,
             discardPartial: true,
             integrity: true,
@@ -550,15 +550,15 @@ export class Downloader {
       throw new AttemptFailure(
         'size',
         short
-          ? `body of ${url.href} ended after ${size} of ${expectedSize} bytes`
-          : `body of ${url.href} has ${size} bytes, expected ${expectedSize}`,
+          ? `truncated body for ${url.href}: ${size} of ${expectedSize} bytes`
+          : `size mismatch for ${url.href}: ${size} bytes, expected ${expectedSize}`,
         true,
         { status: res.statusCode, discardPartial: !short, integrity: !short },
       );
     }
     const mismatch = checksumMismatch(req.checksums, checksums);
     if (mismatch) {
-      throw new AttemptFailure('checksum', `checksum mismatch for ${url.href}: ${mismatch}`, true, {
+      throw new AttemptFailure('checksum', `${mismatch.algo} mismatch for ${url.href}: expected ${mismatch.expected}, got ${mismatch.actual ?? 'nothing'}`, true, {
         status: res.statusCode,
         discardPartial: true,
         integrity: true,

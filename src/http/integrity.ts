@@ -32,13 +32,20 @@ export class StreamDigest {
   }
 }
 
-/** First mismatch between expected and actual checksums, or null when all expected ones match. */
-export function checksumMismatch(expected: Checksums | undefined, actual: Checksums): string | null {
+export interface ChecksumMismatch {
+  algo: string;
+  expected: string;
+  /** undefined when the algorithm was not computed. */
+  actual?: string;
+}
+
+/** The first expected checksum the actual ones contradict, or null when all match. */
+export function checksumMismatch(expected: Checksums | undefined, actual: Checksums): ChecksumMismatch | null {
   for (const [algo, want] of Object.entries(expected ?? {})) {
     if (want === undefined) continue;
+    const wanted = want.trim().toLowerCase();
     const got = actual[algo as ChecksumAlgo];
-    if (got === undefined) return `${algo} was not computed`;
-    if (got.toLowerCase() !== want.trim().toLowerCase()) return `${algo} is ${got}, expected ${want.trim().toLowerCase()}`;
+    if (got === undefined || got.toLowerCase() !== wanted) return { algo, expected: wanted, actual: got };
   }
   return null;
 }

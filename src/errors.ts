@@ -3,6 +3,14 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The user interrupted (Ctrl-C / SIGTERM) → 130. */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+  constructor() {
+    super('interrupted');
+  }
+}
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURES = 1;
 export const EXIT_USAGE = 2;

@@ -247,16 +247,26 @@ describe('list sync', () => {
     }
   });
 
-  it('refuses to delete more than --max-delete; gc deletes the stale files when forced', async () => {
+  it('refuses to delete more than --max-delete, re-downloads nothing when upstream recovers, and gc deletes when forced', async () => {
     expect((await sync()).code).toBe(0);
+    const fullList = readFileSync(up.listFile, 'utf8');
     const doomed = [...up.files.keys()].slice(0, 45); // 15 % of the mirror
-    for (const path of doomed) up.remove(path);
-    up.writeLists();
+    const truncated = fullList
+      .split('\n')
+      .filter((line) => !doomed.some((path) => line.endsWith(`/${path}`)))
+      .join('\n');
+    writeFileSync(up.listFile, truncated);
     const refused = await sync();
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refusing to delete 45 of 300 files \(15\.0%\)/);
     for (const path of doomed) expect(existsSync(up.mirrorPath(dest, path))).toBe(true);
 
+    writeFileSync(up.listFile, fullList); // upstream's glitch is over
+    expect((await sync()).code).toBe(0);
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 0, deleted: 0, kept: 300 });
+
+    writeFileSync(up.listFile, truncated);
+    expect((await sync()).code).toBe(1);
     const dry = await runCli(['gc', dest, '--dry-run']);
     expect(dry.stdout).toMatch(/45 stale file\(s\)/);
     expect((await runCli(['gc', dest])).code).toBe(1);
@@ -266,6 +276,33 @@ describe('list sync', () => {
     for (const path of doomed) expect(existsSync(up.mirrorPath(dest, path))).toBe(false);
     expect((await sync()).code).toBe(0);
     expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 0, deleted: 0, kept: 255 });
+  });
+
+  it('follows upstream when a file becomes a directory and back, and rejects a path that is both', async () => {
+    up.put({ path: 'shape/x', content: Buffer.from('x is a file\n') });
+    up.writeLists();
+    expect((await sync()).code).toBe(0);
+
+    up.remove('shape/x');
+    up.put({ path: 'shape/x/inner', content: Buffer.from('x is a directory now\n') });
+    up.writeLists();
+    const toDir = await sync();
+    expect(toDir.code, toDir.stderr).toBe(0);
+    expect(readFileSync(up.mirrorPath(dest, 'shape/x/inner'), 'utf8')).toBe('x is a directory now\n');
+
+    up.remove('shape/x/inner');
+    rmSync(join(up.root, 'shape/x'), { recursive: true });
+    up.put({ path: 'shape/x', content: Buffer.from('x is a file again\n') });
+    up.writeLists();
+    const toFile = await sync();
+    expect(toFile.code, toFile.stderr).toBe(0);
+    expect(readFileSync(up.mirrorPath(dest, 'shape/x'), 'utf8')).toBe('x is a file again\n');
+
+    up.writeLists([`${up.server.url}/shape/x/impossible`]);
+    const both = await sync();
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/'shape\/x' is a file upstream too|is a file upstream too/);
+    expect(readFileSync(up.mirrorPath(dest, 'shape/x'), 'utf8')).toBe('x is a file again\n');
   });
 
   it('stops cleanly on SIGINT with exit 130, keeping what finished', async () => {

@@ -16,13 +16,19 @@ interface AuditFlags extends GlobalFlags {
 
 async function openMirror(dest: string, flags: GlobalFlags, command: string) {
   const { layoutFor } = await import('../engine/layout.js');
-  const { openStateDb } = await import('../state/db.js');
+  const { claimForDest, openStateDb } = await import('../state/db.js');
   const { MirrorLock } = await import('../engine/lock.js');
   const layout = layoutFor(dest, flags.state);
   if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
   const lock = MirrorLock.acquire(layout.lockFile, command);
   try {
     const state = await openStateDb(layout.statePath);
+    try {
+      claimForDest(state, layout.dest, layout.statePath, flags.state !== undefined);
+    } catch (err) {
+      await state.close();
+      throw err;
+    }
     return { layout, state, lock };
   } catch (err) {
     lock.release();
@@ -98,15 +104,16 @@ export function register(cli: CAC): void {
             force: flags.force === true,
             maxDelete: parseMaxDelete(flags.maxDelete),
             log,
+            onStale: (path) => process.stdout.write(`would delete ${path}\n`),
           });
           if (flags.dryRun) {
-            for (const f of result.stale) process.stdout.write(`would delete ${f.path}\n`);
-            process.stdout.write(`${result.stale.length} stale file(s), ${formatBytes(result.stale.reduce((n, f) => n + (f.size ?? 0), 0))}\n`);
+            process.stdout.write(`${result.staleFiles} stale file(s), ${formatBytes(result.staleBytes)}\n`);
             return EXIT_OK;
           }
           process.stdout.write(`deleted ${result.deleted} file(s), ${formatBytes(result.bytes)}\n`);
           if (result.refused) process.stdout.write(`${result.refused}\n`);
-          return result.refused ? EXIT_FAILURES : EXIT_OK;
+          if (result.failed) process.stdout.write(`${result.failed} file(s) could not be deleted (see log)\n`);
+          return result.refused || result.failed ? EXIT_FAILURES : EXIT_OK;
         } finally {
           await state.close();
           lock.release();

@@ -4,7 +4,7 @@
 import type { CAC } from 'cac';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, UsageError } from '../errors.js';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedError, UsageError } from '../errors.js';
 
 export interface GlobalFlags {
   logFormat?: string;
@@ -69,6 +69,10 @@ export function runCommand(body: () => Promise<number>): void {
     },
     (err: unknown) => {
       const e = err as Error;
+      if (err instanceof InterruptedError) {
+        process.exitCode = EXIT_INTERRUPTED;
+        return;
+      }
       process.stderr.write(`mirror: ${e.message ?? String(err)}\n`);
       if (!(err instanceof UsageError) && process.env.MIRROR_DEBUG) process.stderr.write(`${e.stack}\n`);
       process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES;

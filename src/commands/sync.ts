@@ -1,6 +1,6 @@
 // `mirror sync <kind> <upstream> <dest>` and `mirror plan <kind> <upstream> <dest>`.
 import type { CAC } from 'cac';
-import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
+import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import { parseSize } from '../ops/units.js';
@@ -100,7 +100,6 @@ export function register(cli: CAC): void {
           log,
           signal,
         });
-        if (signal.aborted) return EXIT_INTERRUPTED;
         const { plan: p } = result;
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ...p, problems: result.problems, rejected: result.rejected }, null, 2) + '\n');

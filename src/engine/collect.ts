@@ -29,6 +29,8 @@ export function parseMaxDelete(text: string | number | undefined): MaxDelete {
 export interface CollectResult {
   deleted: number;
   bytes: number;
+  /** Files that could not be deleted (kept in the DB, so a later run tries again). */
+  failed: number;
   /** Set when the guard refused; the doomed rows are then marked stale. */
   refused?: string;
 }
@@ -49,18 +51,19 @@ export function collectGarbage(p: CollectParams): CollectResult {
   const { raw } = p.state;
   const table = p.table ?? 'temp.doomed';
   const doomed = raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-  if (doomed === 0) return { deleted: 0, bytes: 0 };
+  if (doomed === 0) return { deleted: 0, bytes: 0, failed: 0 };
   const total = raw.prepare(`SELECT count(*) FROM files`).pluck().get() as number;
   const refusal = guardRefusal(doomed, total, p.maxDelete);
   if (refusal && !p.force) {
     raw.prepare(`UPDATE files SET state = 'stale', updated_run = ? WHERE path IN (SELECT path FROM ${table})`).run(p.runId);
     p.log.warn(refusal);
-    return { deleted: 0, bytes: 0, refused: refusal };
+    return { deleted: 0, bytes: 0, failed: 0, refused: refusal };
   }
   const page = raw.prepare(`SELECT rowid, path, size FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
   const forget = raw.prepare(`DELETE FROM files WHERE path = ?`);
   let deleted = 0;
   let bytes = 0;
+  let failed = 0;
   let last = 0;
   for (;;) {
     const rows = page.all(last) as { rowid: number; path: string; size: number | null }[];
@@ -78,7 +81,9 @@ export function collectGarbage(p: CollectParams): CollectResult {
         unlinkSync(abs);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') {
+        // ENOENT: already gone. EISDIR: our file was replaced by a directory of the new tree.
+        if (code !== 'ENOENT' && code !== 'EISDIR') {
+          failed++;
           p.log.error({ path: row.path }, `cannot delete: ${(err as Error).message}`);
           continue;
         }
@@ -95,7 +100,7 @@ export function collectGarbage(p: CollectParams): CollectResult {
       p.events.emit('file', { runId: p.runId, path: row.path, size: row.size ?? undefined, outcome: 'deleted', finishedAt: now });
     }
   }
-  return { deleted, bytes };
+  return { deleted, bytes, failed };
 }
 
 function guardRefusal(doomed: number, total: number, max: MaxDelete): string | null {

@@ -16,10 +16,14 @@ const BATCH = 5000;
 
 export interface DiscoverOutcome {
   result: DiscoverResult;
-  /** Upstream problems and rejected entries, one line each. */
+  /** Upstream problems and rejected entries, one line each (the first MAX_LISTED_PROBLEMS). */
   problems: string[];
+  /** How many problems there were in all. */
+  problemCount: number;
   rejected: number;
 }
+
+const MAX_LISTED_PROBLEMS = 1000;
 
 export interface DiscoverParams {
   source: Source;
@@ -52,9 +56,11 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING`,
   );
   const problems: string[] = [];
+  let problemCount = 0;
   let rejected = 0;
   const reportProblem = (message: string) => {
-    problems.push(message);
+    problemCount++;
+    if (problems.length < MAX_LISTED_PROBLEMS) problems.push(message);
     p.log.warn(message);
   };
   const reject = (entry: Entry, reason: string) => {
@@ -137,7 +143,27 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
     fetchToStaging,
   });
   flush();
-  return { result, problems, rejected };
+  rejectTreeCollisions(raw, reportProblem);
+  return { result, problems, problemCount, rejected };
+}
+
+/**
+ * A path cannot be both a file and a directory: when upstream wants `a` and `a/b`, the longer
+ * path is rejected (otherwise every run would fail placing it and the mirror would freeze).
+ */
+function rejectTreeCollisions(raw: StateDb['raw'], reportProblem: (message: string) => void): void {
+  const collisions = raw
+    .prepare(
+      `SELECT a.path AS parent, b.path AS child FROM temp.incoming a JOIN temp.incoming b
+         ON b.path > a.path || '/' AND b.path < a.path || '0'
+       WHERE a.kind != 'drop' AND b.kind != 'drop'`,
+    )
+    .all() as { parent: string; child: string }[];
+  const remove = raw.prepare(`DELETE FROM temp.incoming WHERE path = ?`);
+  for (const { parent, child } of collisions) {
+    reportProblem(`rejected '${printable(child)}': '${printable(parent)}' is a file upstream too, it cannot also be a directory`);
+    remove.run(child);
+  }
 }
 
 /** Upstream text made safe for a one-line log message. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Downloader } from '../http/downloader.js';
 import { openStateDb } from '../state/db.js';
-import { UsageError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, type PlanSummary } from './plan.js';
 import { layoutFor } from './layout.js';
@@ -53,8 +53,10 @@ export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
       downloader,
       log: opts.log,
       signal: opts.signal,
+    }).catch((err: unknown) => {
+      throw opts.signal.aborted ? new InterruptedError() : err;
     });
-    if (opts.signal.aborted) throw new UsageError('interrupted');
+    if (opts.signal.aborted) throw new InterruptedError();
     return { plan: computePlan(state.raw, discovered.result.mode), problems: discovered.problems, rejected: discovered.rejected };
   } finally {
     await downloader.close().catch(() => undefined);

@@ -5,7 +5,7 @@
 // A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
 // here: the live index still describes the old bytes, so the verified file waits in TEMP
 // `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
-import { renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type Database from 'better-sqlite3';
@@ -15,11 +15,13 @@ import { DownloadError, type Downloader, type DownloadResult } from '../http/dow
 import { parseChecksums } from './checksums.js';
 import { syncDirs, syncFile } from './durable.js';
 import type { RunEvents } from './events.js';
-import { SafeTree } from './safe-path.js';
+import { FileInTheWayError, SafeTree } from './safe-path.js';
 
 const PAGE = 2000;
 const GROUP_FILES = 512;
 const GROUP_MS = 250;
+/** Failures listed by message (the rest are counted and in the DB): bounded memory. */
+const MAX_LISTED_FAILURES = 100;
 
 interface TodoRow {
   rowid: number;
@@ -87,10 +89,11 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   let lastCommit = Date.now();
   let committing: Promise<void> = Promise.resolve();
 
-  const fail = (row: TodoRow, error: Error, startedAt: number) => {
+  let commitError: Error | undefined;
+  const fail = (row: TodoRow, error: Error, startedAt: number, into = failedGroup) => {
     counts.failed++;
-    counts.failures.push({ path: row.path, error: error.message });
-    failedGroup.push({ row, error, startedAt });
+    if (counts.failures.length < MAX_LISTED_FAILURES) counts.failures.push({ path: row.path, error: error.message });
+    into.push({ row, error, startedAt });
     p.log.error({ path: row.path, url: row.url }, error.message);
   };
 
@@ -100,7 +103,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     const stats = await Promise.all(items.map((item) => syncFile(item.tmpFile).catch((err: Error) => err)));
     items.forEach((item, i) => {
       const st = stats[i];
-      if (st instanceof Error) return fail(item.row, st, item.startedAt);
+      if (st instanceof Error) return fail(item.row, st, item.startedAt, failures);
       const mtime = Math.floor(st.mtimeMs);
       if (item.row.replaces) return void deferred.push({ item, mtime });
       try {
@@ -109,11 +112,14 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
         renameSync(item.tmpFile, final);
         placed.push({ item, mtime, final });
       } catch (err) {
+        // A file of the old tree in the way (upstream turned `a` into `a/b`, or back): the new
+        // file waits for publish time, when the old one may go.
+        if (isTreeConflict(err)) return void deferred.push({ item, mtime });
         rmSync(item.tmpFile, { force: true });
-        fail(item.row, new Error(`cannot place ${item.row.path}: ${(err as Error).message}`), item.startedAt);
+        fail(item.row, new Error(`cannot place ${item.row.path}: ${(err as Error).message}`), item.startedAt, failures);
       }
     });
-    await syncDirs(placed.map((x) => x.final));
+    await syncDirs([...placed.map((x) => x.final), ...p.tree.takeCreatedDirs()]);
     const now = Date.now();
     raw.transaction(() => {
       for (const { item, mtime } of placed) {
@@ -187,7 +193,11 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     group = [];
     failedGroup = [];
     lastCommit = Date.now();
-    committing = committing.then(() => commitGroup(items, failures));
+    committing = committing
+      .then(() => (commitError ? undefined : commitGroup(items, failures)))
+      .catch((err: Error) => {
+        commitError ??= err; // stops the loop below; rethrown once in-flight downloads settle
+      });
   };
 
   let seq = 0;
@@ -215,11 +225,11 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const window = Math.max(64, p.downloader.stats().concurrency * 4);
   const inFlight = new Set<Promise<void>>();
   let lastRowid = 0;
-  outer: while (!p.signal.aborted) {
+  outer: while (!p.signal.aborted && !commitError) {
     const rows = page.all(lastRowid) as TodoRow[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      if (p.signal.aborted) break outer;
+      if (p.signal.aborted || commitError) break outer;
       lastRowid = row.rowid;
       while (inFlight.size >= window) await Promise.race(inFlight);
       const task = fetchOne(row).finally(() => inFlight.delete(task));
@@ -229,6 +239,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   await Promise.all(inFlight);
   scheduleCommit(true);
   await committing;
+  if (commitError) throw new Error(`cannot record downloaded files: ${commitError.message}`);
   return counts;
 }
 
@@ -256,13 +267,8 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
     }[];
     if (rows.length === 0) break;
     last = rows[rows.length - 1].rowid;
-    const finals = rows.map((row) => {
-      p.tree.ensureParentDirs(row.path);
-      const final = p.tree.resolve(row.path);
-      renameSync(row.tmp_file, final);
-      return final;
-    });
-    await syncDirs(finals);
+    const finals = rows.map((row) => placeClearingDoomed(p.state.raw, p.tree, row.tmp_file, row.path));
+    await syncDirs([...finals, ...p.tree.takeCreatedDirs()]);
     const now = Date.now();
     raw.transaction(() => {
       for (const row of rows) {
@@ -285,4 +291,53 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
     placed += rows.length;
   }
   return placed;
+}
+
+function isTreeConflict(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return err instanceof FileInTheWayError || code === 'EISDIR' || code === 'ENOTEMPTY';
+}
+
+/**
+ * Renames `tmpFile` to `path`. Where the old tree is in the way, only what the plan dooms
+ * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
+ * is needed, or the doomed files of a directory standing where the file goes.
+ */
+function placeClearingDoomed(raw: Database.Database, tree: SafeTree, tmpFile: string, path: string): string {
+  const isDoomed = raw.prepare(`SELECT 1 FROM temp.doomed WHERE path = ?`).pluck();
+  const final = tree.resolve(path);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      tree.ensureParentDirs(path);
+      renameSync(tmpFile, final);
+      return final;
+    } catch (err) {
+      if (attempt > 0 || !isTreeConflict(err)) throw err;
+      if (err instanceof FileInTheWayError) {
+        if (!isDoomed.get(err.blocker)) throw new Error(`cannot place ${path}: ${err.message} and upstream still wants it`);
+        unlinkSync(tree.resolve(err.blocker));
+        tree.forget(err.blocker);
+      } else {
+        const under = raw
+          .prepare(`SELECT path FROM temp.doomed WHERE path > ? AND path < ? ORDER BY path DESC`)
+          .pluck()
+          .all(`${path}/`, `${path}0`) as string[];
+        for (const doomed of under) rmSync(tree.resolve(doomed), { force: true });
+        removeEmptyDirs(final);
+        tree.forget(path);
+      }
+    }
+  }
+}
+
+/** Removes `dir` and every directory below it that is empty (files are never touched). */
+function removeEmptyDirs(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeEmptyDirs(join(dir, entry.name));
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty: something upstream still wants lives there; the rename reports it
+  }
 }

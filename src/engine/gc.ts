@@ -13,20 +13,35 @@ export interface GcOptions {
   force: boolean;
   maxDelete: MaxDelete;
   log: Logger;
+  /** Called for each stale path (in path order) on a dry run. */
+  onStale?: (path: string, size: number | null) => void;
 }
 
 export interface GcResult extends CollectResult {
-  stale: { path: string; size: number | null }[];
+  staleFiles: number;
+  staleBytes: number;
 }
 
 export function collectStale(o: GcOptions): GcResult {
   const { raw } = o.state;
   raw.exec(`
     DROP TABLE IF EXISTS temp.gc_doomed;
-    CREATE TEMP TABLE gc_doomed AS SELECT path, role, present_size AS size FROM files WHERE state = 'stale';`);
-  const stale = raw.prepare(`SELECT path, size FROM temp.gc_doomed ORDER BY path`).all() as GcResult['stale'];
-  if (o.dryRun || stale.length === 0) return { deleted: 0, bytes: 0, stale };
-  const runId = Number(raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES ('gc', '', ?)`).run(Date.now()).lastInsertRowid);
+    CREATE TEMP TABLE gc_doomed AS SELECT path, role, present_size AS size FROM files WHERE state = 'stale' ORDER BY path;`);
+  const { files, bytes } = raw.prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM temp.gc_doomed`).get() as {
+    files: number;
+    bytes: number;
+  };
+  const none: GcResult = { staleFiles: files, staleBytes: bytes, deleted: 0, bytes: 0, failed: 0 };
+  if (o.dryRun) {
+    for (const row of raw.prepare(`SELECT path, size FROM temp.gc_doomed ORDER BY rowid`).iterate() as Iterable<{ path: string; size: number | null }>) {
+      o.onStale?.(row.path, row.size);
+    }
+    return none;
+  }
+  if (files === 0) return none;
+  const runId = Number(
+    raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('gc', 'gc', '', ?)`).run(Date.now()).lastInsertRowid,
+  );
   const result = collectGarbage({
     state: o.state,
     tree: new SafeTree(o.dest),
@@ -39,6 +54,6 @@ export function collectStale(o: GcOptions): GcResult {
   });
   raw
     .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, deleted = ?, error = ? WHERE id = ?`)
-    .run(Date.now(), result.refused ? 'failed' : 'success', result.deleted, result.refused ?? null, runId);
-  return { ...result, stale };
+    .run(Date.now(), result.refused || result.failed ? 'failed' : 'success', result.deleted, result.refused ?? null, runId);
+  return { ...result, staleFiles: files, staleBytes: bytes };
 }

@@ -17,6 +17,7 @@ export class HashPool {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private closing = false;
 
   constructor(size = availableParallelism()) {
     const script = new URL('./hash-worker.js', import.meta.url);
@@ -28,6 +29,14 @@ export class HashPool {
         this.pending.delete(msg.id);
         if (msg.error !== undefined) p.reject(new Error(msg.error));
         else p.resolve({ sha256: msg.sha256!, size: msg.size! });
+      });
+      const failAll = (err: Error) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      };
+      worker.on('error', failAll);
+      worker.on('exit', (code) => {
+        if (code !== 0 && !this.closing) failAll(new Error(`hash worker exited with code ${code}`));
       });
       return worker;
     });
@@ -47,6 +56,7 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -1,6 +1,6 @@
 // One run per mirror directory: `<dest>/.mirror/lock` holds the owner's PID and host. A lock
 // whose process is gone (same host) is stale and taken over; a live one refuses the new run.
-import { openSync, writeSync, closeSync, readFileSync, unlinkSync } from 'node:fs';
+import { openSync, writeSync, closeSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 
@@ -26,6 +26,9 @@ export class MirrorLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = readLock(file);
+      if (!holder && justWritten(file)) {
+        throw new UsageError(`another mirror run is starting on this mirror (${file}); try again in a moment`);
+      }
       if (holder && isAlive(holder)) {
         throw new UsageError(
           `another mirror run (pid ${holder.pid} on ${holder.host}, '${holder.command}', since ${holder.startedAt}) holds ${file}; wait for it to finish`,
@@ -46,6 +49,15 @@ export class MirrorLock {
   }
 }
 
+/** An empty lock file younger than a few seconds is a run still writing it, not a dead one. */
+function justWritten(file: string): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < 5000;
+  } catch {
+    return false;
+  }
+}
+
 function readLock(file: string): LockInfo | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
@@ -56,6 +68,9 @@ function readLock(file: string): LockInfo | null {
 
 function isAlive(info: LockInfo): boolean {
   if (info.host !== hostname()) return true; // cannot tell: assume a live run elsewhere
+  // Our own PID can only be a leftover: in a container a killed run and its successor are
+  // both PID 1 (this process takes the lock once, before any other work).
+  if (info.pid === process.pid) return false;
   try {
     process.kill(info.pid, 0);
     return true;

@@ -30,7 +30,7 @@ export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSum
       FROM temp.incoming i LEFT JOIN main.files f ON f.path = i.path
       WHERE i.kind = 'blob'
         AND (f.path IS NULL
-             OR f.state != 'present'
+             OR f.state NOT IN ('present', 'stale')
              OR f.role != 'blob'
              OR f.checksums != i.checksums
              OR (i.size IS NOT NULL AND f.present_size IS NOT i.size));
@@ -62,7 +62,7 @@ export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSum
   const keep = sizing(`
     SELECT count(*) AS files, sum(f.present_size) AS bytes
     FROM temp.incoming i JOIN main.files f ON f.path = i.path
-    WHERE i.kind = 'blob' AND f.state = 'present' AND f.role = 'blob' AND f.checksums = i.checksums
+    WHERE i.kind = 'blob' AND f.state IN ('present', 'stale') AND f.role = 'blob' AND f.checksums = i.checksums
       AND (i.size IS NULL OR f.present_size IS i.size)`);
   return {
     mode,

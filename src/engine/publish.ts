@@ -46,7 +46,7 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
       renameSync(row.staged, final);
       finals.push(final);
     }
-    await syncDirs(finals);
+    await syncDirs([...finals, ...p.tree.takeCreatedDirs()]);
     const now = Date.now();
     raw.transaction(() => {
       for (const { row, st, sha256 } of facts) {

@@ -21,12 +21,19 @@ export function checkRelativePath(path: string): string | null {
     if (segment === '.' || segment === '..') return `'${segment}' segment in path`;
     if (Buffer.byteLength(segment) > 255) return 'path segment longer than 255 bytes';
   }
-  if (segments[0] === PRIVATE_DIR) return `path inside the private ${PRIVATE_DIR}/ directory`;
+  if (segments[0].toLowerCase() === PRIVATE_DIR) return `path inside the private ${PRIVATE_DIR}/ directory`;
   return null;
 }
 
 export class UnsafePathError extends Error {
   override name = 'UnsafePathError';
+}
+
+/** A file of the mirror stands where a directory is needed (upstream turned `a` into `a/b`). */
+export class FileInTheWayError extends UnsafePathError {
+  constructor(readonly blocker: string) {
+    super(`'${blocker}' is a file where a directory is needed`);
+  }
 }
 
 /**
@@ -35,6 +42,7 @@ export class UnsafePathError extends Error {
  */
 export class SafeTree {
   private readonly checked = new Set<string>();
+  private created: string[] = [];
 
   constructor(readonly root: string) {}
 
@@ -48,13 +56,29 @@ export class SafeTree {
     this.walkParents(rel, true);
   }
 
-  /** True when every parent directory of `rel` exists as a real directory. */
+  /**
+   * True when every parent directory of `rel` exists as a real directory; false when one is
+   * missing or is not a directory we may walk through (a symlink, a file).
+   */
   parentsAreSafe(rel: string): boolean {
     try {
       return this.walkParents(rel, false);
-    } catch {
-      return false;
+    } catch (err) {
+      if (err instanceof UnsafePathError) return false;
+      throw err;
     }
+  }
+
+  /** Directories created since the last call: their parents must be synced for durability. */
+  takeCreatedDirs(): string[] {
+    const dirs = this.created;
+    this.created = [];
+    return dirs;
+  }
+
+  /** Forgets what was checked under `prefix` (after a directory there was removed). */
+  forget(prefix: string): void {
+    for (const dir of this.checked) if (dir === prefix || dir.startsWith(`${prefix}/`)) this.checked.delete(dir);
   }
 
   private walkParents(rel: string, create: boolean): boolean {
@@ -72,10 +96,11 @@ export class SafeTree {
         if (!create) return false;
         mkdirSync(abs);
         this.checked.add(prefix);
+        this.created.push(abs);
         continue;
       }
       if (st.isSymbolicLink()) throw new UnsafePathError(`'${prefix}' is a symlink inside the mirror; refusing to follow it`);
-      if (!st.isDirectory()) throw new UnsafePathError(`'${prefix}' is a file where a directory is needed`);
+      if (!st.isDirectory()) throw new FileInTheWayError(prefix);
       this.checked.add(prefix);
     }
     return true;

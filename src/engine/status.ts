@@ -16,10 +16,10 @@ export interface MirrorStatus {
 
 export function readStatusFromDb(state: StateDb, name: string): MirrorStatus {
   const { raw } = state;
-  const last = raw.prepare(`SELECT * FROM runs ORDER BY id DESC LIMIT 1`).get() as
+  const last = raw.prepare(`SELECT * FROM runs WHERE command = 'sync' ORDER BY id DESC LIMIT 1`).get() as
     | { upstream: string; started_at: number; ended_at: number | null; outcome: string | null; error: string | null }
     | undefined;
-  const lastSuccess = raw.prepare(`SELECT max(ended_at) FROM runs WHERE outcome = 'success'`).pluck().get() as number | null;
+  const lastSuccess = raw.prepare(`SELECT max(ended_at) FROM runs WHERE command = 'sync' AND outcome = 'success'`).pluck().get() as number | null;
   const size = raw
     .prepare(`SELECT count(*) AS files, coalesce(sum(present_size), 0) AS bytes FROM files WHERE state = 'present'`)
     .get() as { files: number; bytes: number };

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { VERSION } from '../version.js';
 import { Downloader } from '../http/downloader.js';
-import { openStateDb, type StateDb } from '../state/db.js';
+import { claimForDest, openStateDb, type StateDb } from '../state/db.js';
 import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { discover } from './discover.js';
@@ -70,6 +70,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
   try {
     resetScratch(layout);
     state = await openStateDb(layout.statePath);
+    claimForDest(state, layout.dest, layout.statePath, opts.statePath !== undefined);
     const { raw } = state;
     const startedAt = Date.now();
     raw.prepare(`UPDATE runs SET ended_at = started_at, outcome = 'interrupted', error = 'the run was killed' WHERE ended_at IS NULL`).run();
@@ -93,7 +94,9 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     let bytesDownloaded = 0;
     let error: string | undefined;
 
+    let finished = false;
     const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
+      finished = true;
       const endedAt = Date.now();
       raw
         .prepare(
@@ -119,114 +122,128 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       return summary;
     };
 
-    const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
-      | string
-      | undefined;
-    const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE role = 'index' AND state = 'missing' LIMIT 1`).get() !== undefined;
-    if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
-    log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
-    let discovered;
     try {
-      discovered = await discover({
-        source,
-        upstream: opts.upstream,
-        state,
-        stagingDir: layout.stagingDir,
-        dest: layout.dest,
-        cursor: cursorRow && !indexesMissing ? JSON.parse(cursorRow) : null,
-        options: opts.sourceOptions,
-        downloader,
-        log,
-        signal,
-      });
-    } catch (err) {
-      if (signal.aborted) return finish('interrupted', EXIT_INTERRUPTED);
-      error = `discover failed: ${(err as Error).message}`;
-      if (err instanceof UsageError) {
-        finish('failed', EXIT_FAILURES);
-        throw err;
+      const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
+        | string
+        | undefined;
+      const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE role = 'index' AND state = 'missing' LIMIT 1`).get() !== undefined;
+      if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
+      log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
+      let discovered;
+      try {
+        discovered = await discover({
+          source,
+          upstream: opts.upstream,
+          state,
+          stagingDir: layout.stagingDir,
+          dest: layout.dest,
+          cursor: cursorRow && !indexesMissing ? JSON.parse(cursorRow) : null,
+          options: opts.sourceOptions,
+          downloader,
+          log,
+          signal,
+        });
+      } catch (err) {
+        if (signal.aborted) return finish('interrupted', EXIT_INTERRUPTED);
+        if (err instanceof UsageError) throw err;
+        error = `discover failed: ${(err as Error).message}`;
+        log.error(error);
+        return finish('failed', EXIT_FAILURES);
       }
-      log.error(error);
-      return finish('failed', EXIT_FAILURES);
-    }
-    counts.rejected = discovered.rejected;
-    const plan = computePlan(raw, discovered.result.mode);
-    counts.kept = plan.keep.files;
-    logPlan(log, plan);
+      counts.rejected = discovered.rejected;
+      const plan = computePlan(raw, discovered.result.mode);
+      // Files an earlier run refused to delete (stale) that upstream wants again are simply live again.
+      raw.exec(`UPDATE files SET state = 'present' WHERE state = 'stale'
+                AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`);
+      counts.kept = plan.keep.files;
+      logPlan(log, plan);
 
-    const tree = new SafeTree(layout.dest);
-    const progress = startProgress(
-      'fetch',
-      () => {
-        const s = downloader!.stats();
-        return {
-          done: counts.downloaded + counts.failed,
-          total: plan.download.files,
-          bytes: s.bytes,
-          totalBytes: plan.download.bytes,
-          failed: counts.failed,
-          inFlight: s.inFlight,
-          concurrency: s.concurrency,
-          retries: s.retries,
-        };
-      },
-      { enabled: opts.progress && plan.download.files > 0, log },
-    );
-    let fetched;
-    try {
-      fetched = await fetchAll({
-        state,
-        tree,
-        tmpDir: layout.tmpDir,
-        downloader,
-        source: opts.kind,
-        runId,
-        log,
-        signal,
-        events,
-        onProgress: (c) => {
-          counts.downloaded = c.downloaded;
-          counts.failed = c.failed;
+      const tree = new SafeTree(layout.dest);
+      const progress = startProgress(
+        'fetch',
+        () => {
+          const s = downloader!.stats();
+          return {
+            done: counts.downloaded + counts.failed,
+            total: plan.download.files,
+            bytes: s.bytes,
+            totalBytes: plan.download.bytes,
+            failed: counts.failed,
+            inFlight: s.inFlight,
+            concurrency: s.concurrency,
+            retries: s.retries,
+          };
         },
-      });
-    } finally {
-      progress.stop();
-    }
-    counts.downloaded = fetched.downloaded;
-    counts.failed = fetched.failed;
-    bytesDownloaded = fetched.bytes;
-    if (signal.aborted) {
-      error = 'interrupted';
-      return finish('interrupted', EXIT_INTERRUPTED);
-    }
-    if (fetched.failed > 0) {
-      error = `${fetched.failed} file(s) failed; index not published, cursor not advanced (first: ${fetched.failures[0].path}: ${fetched.failures[0].error})`;
-      log.error(error);
-      return finish('failed', EXIT_FAILURES);
-    }
+        { enabled: opts.progress && plan.download.files > 0, log },
+      );
+      let fetched;
+      try {
+        fetched = await fetchAll({
+          state,
+          tree,
+          tmpDir: layout.tmpDir,
+          downloader,
+          source: opts.kind,
+          runId,
+          log,
+          signal,
+          events,
+          onProgress: (c) => {
+            counts.downloaded = c.downloaded;
+            counts.failed = c.failed;
+          },
+        });
+      } finally {
+        progress.stop();
+      }
+      counts.downloaded = fetched.downloaded;
+      counts.failed = fetched.failed;
+      bytesDownloaded = fetched.bytes;
+      if (signal.aborted) {
+        error = 'interrupted';
+        return finish('interrupted', EXIT_INTERRUPTED);
+      }
+      if (fetched.failed > 0) {
+        error = `${fetched.failed} file(s) failed; index not published, cursor not advanced (first: ${fetched.failures[0].path}: ${fetched.failures[0].error})`;
+        log.error(error);
+        return finish('failed', EXIT_FAILURES);
+      }
 
-    await placeDeferred({ state, tree, source: opts.kind, runId });
-    counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
-    const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
-    counts.deleted = collected.deleted;
-    // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
-    // the next run looks at the same changes again; a refused deletion does not (the DB keeps
-    // those files as stale for `mirror gc`).
-    if (discovered.problems.length === 0) {
-      raw
-        .prepare(
-          `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        )
-        .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
-    }
+      await placeDeferred({ state, tree, source: opts.kind, runId });
+      counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
+      const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
+      counts.deleted = collected.deleted;
+      // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
+      // the next run looks at the same changes again; a refused deletion does not (the DB keeps
+      // those files as stale for `mirror gc`).
+      if (discovered.problemCount === 0) {
+        raw
+          .prepare(
+            `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          )
+          .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
+      }
 
-    const problems = [...discovered.problems, ...(collected.refused ? [collected.refused] : [])];
-    if (problems.length > 0) {
-      error = `${problems.length} problem(s): ${problems[0]}`;
-      return finish('failed', EXIT_FAILURES);
+      const extra = [
+        ...(collected.refused ? [collected.refused] : []),
+        ...(collected.failed ? [`${collected.failed} stale file(s) could not be deleted (see log); the next run tries again`] : []),
+      ];
+      const problemTotal = discovered.problemCount + extra.length;
+      if (problemTotal > 0) {
+        error = `${problemTotal} problem(s): ${[...discovered.problems, ...extra][0]}`;
+        return finish('failed', EXIT_FAILURES);
+      }
+      return finish('success', EXIT_OK);
+    } catch (err) {
+      // Anything unexpected after the run began (disk full, a DB error, an unsafe path at
+      // publish) still ends the run on record: status, run row and run-end event.
+      if (!finished) {
+        error = (err as Error).message;
+        finish(signal.aborted ? 'interrupted' : 'failed', signal.aborted ? EXIT_INTERRUPTED : EXIT_FAILURES);
+      }
+      throw err;
     }
-    return finish('success', EXIT_OK);
   } finally {
     await downloader?.close().catch(() => undefined);
     await state?.close();

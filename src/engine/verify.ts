@@ -3,7 +3,8 @@
 //   2. stat       — every present (or earlier found missing) file: on disk? size as recorded?
 //                   mtime as recorded?
 //   3. hash       — re-hash (worker threads): every file with --hash, else only those whose
-//                   mtime changed; compare with the recorded sha256;
+//                   mtime changed; compare with the recorded sha256 (done page by page after
+//                   each page's stat, so memory stays bounded; reported as its own step);
 //   4. unexpected — files under <dest> that the DB does not know (listed, never deleted);
 //   5. repair     — with --repair: re-download missing/corrupt blobs through the fetch stage.
 // Missing and corrupt files are marked 'missing' in the DB, so the next sync fetches them too.
@@ -65,77 +66,79 @@ interface PresentRow {
 }
 
 const PAGE = 5000;
+/** Problems listed one by one in the report; beyond that they are only counted (bounded memory). */
+const MAX_LISTED = 10_000;
 
 export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
   const { raw } = o.state;
   const problems: VerifyProblem[] = [];
-  const steps: VerifyStep[] = [];
-  const bad = new Map<string, VerifyProblem>();
+  const count: Record<ProblemKind, number> = { missing: 0, size: 0, corrupt: 0, unexpected: 0, unreadable: 0, database: 0 };
+  const markMissing = raw.prepare(`UPDATE files SET state = 'missing', error = ? WHERE path = ?`);
+  const stamp = raw.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
+  // Problems and verified paths of the current page, written to the DB once the page is done.
+  let pageBad: VerifyProblem[] = [];
+  let pageGood: string[] = [];
   const note = (p: VerifyProblem) => {
-    problems.push(p);
-    if (p.kind !== 'unexpected' && p.kind !== 'database') bad.set(p.path, p);
+    count[p.kind]++;
+    if (problems.length < MAX_LISTED) problems.push(p);
+    if (p.kind !== 'unexpected' && p.kind !== 'database') pageBad.push(p);
+  };
+  const flushPage = () => {
+    const now = Date.now();
+    raw.transaction(() => {
+      for (const p of pageBad) markMissing.run(`${p.kind}: ${p.detail}`, p.path);
+      for (const path of pageGood) stamp.run(now, path);
+    })();
+    pageBad = [];
+    pageGood = [];
   };
 
   // 1. database
   const check = raw.pragma('quick_check', { simple: true }) as string;
   if (check !== 'ok') note({ kind: 'database', path: o.layout.statePath, detail: check });
-  steps.push({ name: 'database', checked: 1, problems: check === 'ok' ? 0 : 1 });
+  const steps: VerifyStep[] = [{ name: 'database', checked: 1, problems: count.database }];
 
-  // 2. stat
+  // 2. stat and 3. hash, page by page: each page's suspects are re-hashed before the next page.
   const tree = new SafeTree(o.layout.dest);
   const page = raw.prepare(
     `SELECT path, state, role, url, present_size, present_mtime_ms, present_sha256, checksums FROM files
      WHERE state IN ('present', 'missing') AND path > ? ORDER BY path LIMIT ${PAGE}`,
   );
-  const toHash: PresentRow[] = [];
-  let statChecked = 0;
-  const statProblemsBefore = problems.length;
   const total = raw.prepare(`SELECT count(*) FROM files WHERE state IN ('present', 'missing')`).pluck().get() as number;
-  let progressDone = 0;
+  let statChecked = 0;
+  let hashChecked = 0;
   let progressBytes = 0;
-  const progress = startProgress('verify', () => ({ done: progressDone, total, bytes: progressBytes, totalBytes: 0, failed: bad.size }), {
+  const progress = startProgress('verify', () => ({ done: statChecked, total, bytes: progressBytes, totalBytes: 0, failed: count.missing + count.size + count.corrupt }), {
     enabled: o.progress,
     log: o.log,
   });
+  const pool = new HashPool();
   try {
     let last = '';
     for (;;) {
       const rows = page.all(last) as PresentRow[];
       if (rows.length === 0 || o.signal.aborted) break;
       last = rows[rows.length - 1].path;
+      const suspects: PresentRow[] = [];
       for (const row of rows) {
         statChecked++;
-        progressDone++;
-        const abs = join(o.layout.dest, row.path);
         let st;
         try {
           if (!tree.parentsAreSafe(row.path)) throw Object.assign(new Error('parent missing or not a directory'), { code: 'ENOENT' });
-          st = lstatSync(abs);
+          st = lstatSync(join(o.layout.dest, row.path));
         } catch (err) {
           note({ kind: 'missing', path: row.path, detail: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not on disk' : (err as Error).message });
           continue;
         }
-        if (!st.isFile()) {
-          note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
-        } else if (st.size !== row.present_size) {
-          note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.present_size}` });
-        } else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.present_mtime_ms) {
-          toHash.push(row);
-        }
+        if (!st.isFile()) note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
+        else if (st.size !== row.present_size) note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.present_size}` });
+        else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.present_mtime_ms) suspects.push(row);
       }
-    }
-    steps.push({ name: 'stat', checked: statChecked, problems: problems.length - statProblemsBefore });
-
-    // 3. hash
-    progressDone = 0;
-    const hashProblemsBefore = problems.length;
-    const pool = new HashPool();
-    const verifiedNow: string[] = [];
-    try {
       const inFlight = new Set<Promise<void>>();
-      for (const row of toHash) {
+      for (const row of suspects) {
         if (o.signal.aborted) break;
         while (inFlight.size >= pool.capacity) await Promise.race(inFlight);
+        hashChecked++;
         const task = pool
           .hash(join(o.layout.dest, row.path))
           .then(
@@ -143,73 +146,57 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
               progressBytes += h.size;
               const expected = row.present_sha256 ?? parseChecksums(row.checksums).sha256;
               if (expected && h.sha256 !== expected) note({ kind: 'corrupt', path: row.path, detail: `sha256 ${h.sha256}, expected ${expected}` });
-              else verifiedNow.push(row.path);
+              else pageGood.push(row.path);
             },
             (err: Error) => note({ kind: 'unreadable', path: row.path, detail: err.message }),
           )
-          .finally(() => {
-            progressDone++;
-            inFlight.delete(task);
-          });
+          .finally(() => inFlight.delete(task));
         inFlight.add(task);
       }
       await Promise.all(inFlight);
-    } finally {
-      await pool.close();
+      flushPage();
     }
-    steps.push({ name: 'hash', checked: toHash.length, problems: problems.length - hashProblemsBefore });
-    const stamp = raw.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
-    const now = Date.now();
-    raw.transaction(() => {
-      for (const path of verifiedNow) stamp.run(now, path);
-    })();
+    steps.push({ name: 'stat', checked: statChecked, problems: count.missing + count.size });
+    steps.push({ name: 'hash', checked: hashChecked, problems: count.corrupt + count.unreadable });
 
     // 4. unexpected
-    const unexpectedBefore = problems.length;
     const known = raw.prepare(`SELECT 1 FROM files WHERE path = ?`).pluck();
     let walked = 0;
     for (const rel of walkFiles(o.layout.dest)) {
+      if (o.signal.aborted) break;
       walked++;
       if (!known.get(rel)) note({ kind: 'unexpected', path: rel, detail: 'on disk but not in the state DB' });
     }
-    steps.push({ name: 'unexpected', checked: walked, problems: problems.length - unexpectedBefore });
+    steps.push({ name: 'unexpected', checked: walked, problems: count.unexpected });
   } finally {
     progress.stop();
+    await pool.close();
   }
 
-  // Record what is wrong so the next sync (or --repair) fetches it again.
-  const markMissing = raw.prepare(`UPDATE files SET state = 'missing', error = ? WHERE path = ?`);
-  raw.transaction(() => {
-    for (const p of bad.values()) markMissing.run(`${p.kind}: ${p.detail}`, p.path);
-  })();
-
-  // 5. repair
+  // 5. repair: every file the DB now knows to be missing or corrupt (marked 'missing').
+  const broken = count.missing + count.size + count.corrupt + count.unreadable;
   if (o.repair) {
-    const repaired = await repair(o, [...bad.keys()]);
-    steps.push({ name: 'repair', checked: bad.size, problems: bad.size - repaired, repaired });
+    const repaired = await repair(o);
+    steps.push({ name: 'repair', checked: broken, problems: broken - repaired, repaired });
   }
-  const unresolved = o.repair ? steps[steps.length - 1].problems : bad.size;
-  const ok = unresolved === 0 && !problems.some((p) => p.kind === 'database' || p.kind === 'unexpected');
+  const unresolved = o.repair ? steps[steps.length - 1].problems : broken;
+  const ok = unresolved === 0 && count.database === 0 && count.unexpected === 0;
   return { ok, steps, problems };
 }
 
-async function repair(o: VerifyOptions, paths: string[]): Promise<number> {
-  if (paths.length === 0) return 0;
+async function repair(o: VerifyOptions): Promise<number> {
   const { raw } = o.state;
+  const broken = raw.prepare(`SELECT count(*) FROM files WHERE state = 'missing'`).pluck().get() as number;
+  if (broken === 0) return 0;
   createTodoTable(raw);
-  const add = raw.prepare(
-    `INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
-     WHERE path = ? AND role = 'blob' AND url IS NOT NULL`,
-  );
-  raw.transaction(() => {
-    for (const path of paths) add.run(path);
-  })();
-  const notRepairable = paths.length - (raw.prepare(`SELECT count(*) FROM temp.todo`).pluck().get() as number);
+  raw.exec(`INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
+            WHERE state = 'missing' AND role = 'blob' AND url IS NOT NULL`);
+  const notRepairable = broken - (raw.prepare(`SELECT count(*) FROM temp.todo`).pluck().get() as number);
   if (notRepairable > 0) o.log.warn(`${notRepairable} index file(s) cannot be re-downloaded; the next 'mirror sync' republishes them`);
   const runId = Number(
-    raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES ('verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
+    raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('repair', 'verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
   );
-  const source = (raw.prepare(`SELECT source FROM files WHERE path = ?`).pluck().get(paths[0]) as string) ?? 'unknown';
+  const source = (raw.prepare(`SELECT source FROM files WHERE state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
   const downloader = new Downloader({ concurrency: o.concurrency, userAgent: o.userAgent, log: o.log, signal: o.signal });
   try {
     const counts = await fetchAll({

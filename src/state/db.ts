@@ -45,6 +45,7 @@ export interface RunsTable {
   rejected: Generated<number>;
   bytes: Generated<number>;
   error: string | null;
+  command: Generated<'sync' | 'gc' | 'repair'>;
 }
 
 export interface CursorsTable {
@@ -53,10 +54,16 @@ export interface CursorsTable {
   updated_at: number;
 }
 
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
 export interface Schema {
   files: FilesTable;
   runs: RunsTable;
   cursors: CursorsTable;
+  meta: MetaTable;
 }
 
 export interface StateDb {
@@ -128,5 +135,19 @@ async function migrate(raw: Database.Database): Promise<void> {
     if (error) throw new Error(`state DB migration failed: ${(error as Error).message ?? String(error)}`);
   } finally {
     await db.destroy();
+  }
+}
+
+/**
+ * Binds the DB to one mirror root and refuses it for any other: two destinations sharing a
+ * state DB (--state) would each take the other's files for their own. A DB in its default
+ * place inside the mirror belongs to that mirror wherever it moved, so it is simply re-bound.
+ */
+export function claimForDest(state: StateDb, dest: string, statePath: string, explicitStatePath: boolean): void {
+  const owner = state.raw.prepare(`SELECT value FROM meta WHERE key = 'dest'`).pluck().get() as string | undefined;
+  if (owner === undefined || (owner !== dest && !explicitStatePath)) {
+    state.raw.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('dest', ?)`).run(dest);
+  } else if (owner !== dest) {
+    throw new UsageError(`state DB ${statePath} belongs to the mirror at ${owner}, not ${dest}; give each mirror its own --state`);
   }
 }

@@ -249,6 +249,47 @@ describe('apt mirror, judged by apt-get', () => {
       for (const p of next) expect(files).toContain(debPath('main', p));
     });
   });
+
+  it('a run with upstream problems publishes, is rediscovered, and its by-hash generation is kept, then expires', async () => {
+    const currentByHash = async () => {
+      const files = await listFiles(dest);
+      const shipped = new Set(
+        await Promise.all(files.filter((f) => f.startsWith('dists/') && !f.includes('/by-hash/')).map((f) => sha256File(join(dest, f)))),
+      );
+      return files.filter((f) => f.includes('/by-hash/SHA256/') && shipped.has(f.slice(f.lastIndexOf('/') + 1)));
+    };
+    const bad = 'Package: broken\nVersion: 1\nArchitecture: amd64\nFilename: dists/stable/evil\nSize: 1\n\n';
+    const withProblem = [...V2, { name: 'eta', version: '1.0' }];
+    await buildArchive(upRoot, { key, sources: true, packages: withProblem, extraPackages: bad });
+    const first = await sync(dest, ['--keyring', key.keyring]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/points into dists\//);
+    expect(await listFiles(dest)).toContain(debPath('main', withProblem[3])); // published all the same
+    const problemGeneration = await currentByHash();
+    expect(problemGeneration.length).toBeGreaterThan(0);
+
+    up.requests.length = 0;
+    const again = await sync(dest, ['--keyring', key.keyring]);
+    expect(again.code).toBe(1); // rediscovered (not the one-request no-op), so reported again
+    expect(up.requests.length).toBeGreaterThan(1);
+
+    await buildArchive(upRoot, { key, sources: true, packages: [...withProblem, { name: 'theta', version: '1.0' }] });
+    const fixed = await sync(dest, ['--keyring', key.keyring, '--by-hash-keep', '1']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const afterFix = await listFiles(dest);
+    for (const f of problemGeneration) expect(afterFix).toContain(f); // clients holding that InRelease still work
+    const fixedGeneration = new Set(await currentByHash());
+
+    await buildArchive(upRoot, { key, sources: true, packages: [...withProblem, { name: 'iota', version: '1.0' }] });
+    const later = await sync(dest, ['--keyring', key.keyring, '--by-hash-keep', '1']);
+    expect(later.code, later.stderr).toBe(0);
+    const now = new Set([...(await currentByHash()), ...fixedGeneration]);
+    const expired = problemGeneration.filter((f) => !now.has(f));
+    expect(expired.length).toBeGreaterThan(0);
+    const files = await listFiles(dest);
+    for (const f of expired) expect(files).not.toContain(f); // two generations back, beyond --by-hash-keep 1
+    for (const f of fixedGeneration) expect(files).toContain(f); // one generation back
+  });
 });
 
 describe('apt mirror with filters', () => {

@@ -69,6 +69,8 @@ export interface ArchiveOptions {
   debCache?: string;
   /** Remove pool files this suite does not list (default true; false when suites share a pool). */
   prunePool?: boolean;
+  /** Raw stanzas appended to Packages as is (to serve a bad upstream line). */
+  extraPackages?: string;
 }
 
 export function poolDir(component: string, name: string): string {
@@ -163,7 +165,7 @@ export async function buildArchive(root: string, opts: ArchiveOptions): Promise<
   const binDir = join(distDir, component, 'binary-amd64');
   await fs.mkdir(binDir, { recursive: true });
   const { stdout: allPk } = await execFile('apt-ftparchive', ['--arch', 'amd64', 'packages', `pool/${component}`], { cwd: root, maxBuffer: 64 << 20 });
-  const pk = onlyWanted(allPk, wanted);
+  const pk = onlyWanted(allPk, wanted) + (opts.extraPackages ?? '');
   await writeCompressed(join(binDir, 'Packages'), pk);
   await fs.writeFile(join(binDir, 'Release'), `Archive: ${suite}\nComponent: ${component}\nArchitecture: amd64\n`);
   if (opts.sources) {

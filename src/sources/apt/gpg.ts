@@ -112,8 +112,8 @@ export async function signRelease(release: string, inRelease: string, releaseGpg
 
 /**
  * The text of a clearsigned message WITHOUT checking its signature (only for the operator's
- * explicit --no-verify-signature): the lines between the armor header and the signature block,
- * dash-unescaped.
+ * explicit --no-verify-signature, or to read back the mirror's own published InRelease): the
+ * lines between the armor header and the signature block, dash-unescaped.
  */
 export function clearsignedText(message: string): string {
   const lines = message.split(/\r?\n/);

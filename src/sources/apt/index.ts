@@ -5,8 +5,10 @@
 // fingerprint match the cursor (and the signature still verifies), the run is a no-op 'delta'.
 // Otherwise every suite is mirrored in full (see suite.ts): pool files as blobs, indexes staged
 // and published by-hash first, then plain names, then Release, Release.gpg, InRelease last.
-// Pool files and by-hash entries no longer referenced are left out, so the engine deletes them
-// after publish. The cursor: { v, options, suites: { <suite>: { root, byHash } } }.
+// The previous --by-hash-keep by-hash generations are emitted as `keep` entries; pool files and
+// by-hash files no longer referenced are left out, so the engine deletes them after publish.
+// The cursor: { v, options, suites: { <suite>: { root, byHash } } }. The engine stores it only
+// after a run without failures or problems, so a run with problems is rediscovered next time.
 import { join } from 'node:path';
 import type { DiscoverContext, DiscoverResult, Source } from '../types.js';
 import { compileFilter } from './filter.js';
@@ -40,15 +42,7 @@ function archiveBase(upstream: string): string {
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
-async function discover(upstream: string, outer: DiscoverContext): Promise<DiscoverResult> {
-  let problems = 0;
-  const ctx: DiscoverContext = {
-    ...outer,
-    reportProblem: (message) => {
-      problems++;
-      outer.reportProblem(message);
-    },
-  };
+async function discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
   const opts = readOptions(ctx.options);
   const base = archiveBase(upstream);
   const filter = compileFilter(opts);
@@ -93,8 +87,6 @@ async function discover(upstream: string, outer: DiscoverContext): Promise<Disco
       previous: previous?.suites[root.suite] ?? null,
     });
   }
-  // A run with upstream problems must not let the next run take the "unchanged" fast path.
-  if (problems > 0) for (const s of Object.values(cursor.suites)) s.root = 'incomplete';
   return { mode: 'full', cursor };
 }
 

@@ -13,8 +13,8 @@
 //   else plain names; each checked against the Release), streams Packages/Sources to emit pool
 //   files, regenerates filtered indexes and Release when a filter is set, and emits:
 //   by-hash copies (stage 0), plain index names (stage 1), Release (2), Release.gpg (3),
-//   InRelease (4), plus the previous by-hash generations still on disk (re-staged as hard links
-//   of the published files, stage 0) so that the engine keeps them.
+//   InRelease (4), plus `keep` entries for the previous by-hash generations still on disk
+//   (from the cursor, and from the Release the mirror serves now when the cursor lacks it).
 //   It returns the suite's cursor: the root fingerprint and the by-hash generations.
 import { createWriteStream, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -363,26 +363,55 @@ async function publishOwnRelease(job: SuiteJob, release: Release, published: Pub
   }
 }
 
+/**
+ * Emits `keep` for the by-hash files of the last --by-hash-keep generations still on disk;
+ * returns them per generation, newest first. The newest is the one the mirror serves now: the
+ * cursor's first generation, unless a run the engine stored no cursor for (it had problems, or
+ * the cursor was reset) published another one since.
+ */
 async function keepOldByHash(job: SuiteJob): Promise<ByHashEntry[][]> {
   const { ctx, opts, previous } = job;
-  if (!previous || opts.byHashKeep === 0) return [];
+  if (opts.byHashKeep === 0) return [];
+  const older = previous?.byHash ?? [];
+  const served = await servedByHash(job);
+  const recorded = new Set((older[0] ?? []).map(([path]) => path));
+  const candidates = served.some(([path]) => !recorded.has(path)) ? [served, ...older] : older;
+  const kept = new Set<string>();
   const generations: ByHashEntry[][] = [];
-  for (const generation of previous.byHash.slice(0, opts.byHashKeep)) {
+  for (const generation of candidates.slice(0, opts.byHashKeep)) {
     const still: ByHashEntry[] = [];
     for (const entry of generation) {
       const [path, size] = entry;
-      if (job.emittedIndexes.has(path)) continue;
-      const local = join(ctx.dest, path);
-      const st = await fs.lstat(local).catch(() => null);
+      // A path also in the current or a newer generation is emitted (and counted) there once.
+      if (job.emittedIndexes.has(path) || kept.has(path)) continue;
+      const st = await fs.lstat(join(ctx.dest, path)).catch(() => null);
       if (!st || !st.isFile() || st.size !== size) continue;
-      // Re-staged as a hard link of the published file: publishing it changes nothing on disk,
-      // and the engine keeps it because it was emitted (see the README's note to the engine).
-      const staged = join(ctx.stagingDir, job.root.stageDir, 'keep', path);
-      await linkOrCopy(local, staged);
-      emitIndex(job, path, staged, STAGE_BY_HASH);
+      kept.add(path);
+      ctx.emit({ kind: 'keep', path });
       still.push(entry);
     }
     generations.push(still);
   }
   return generations;
+}
+
+/** The by-hash files, present on disk, of the Release the mirror publishes now ([] if none). */
+async function servedByHash(job: SuiteJob): Promise<ByHashEntry[]> {
+  const dists = `dists/${job.root.suite}`;
+  const read = (name: string) => fs.readFile(join(job.ctx.dest, dists, name), 'utf8');
+  let release: Release;
+  try {
+    release = parseRelease(await read('Release').catch(async () => clearsignedText(await read('InRelease'))));
+  } catch {
+    return []; // nothing published yet (or not readable): no generation to keep
+  }
+  if (!release.acquireByHash) return [];
+  const { field, algo } = byHashAlgo(release);
+  const served: ByHashEntry[] = [];
+  for (const f of release.files.values()) {
+    const path = `${dists}/${byHashPath(f.path, field, f.checksums[algo]!)}`;
+    const st = await fs.lstat(join(job.ctx.dest, path)).catch(() => null);
+    if (st?.isFile() && st.size === f.size) served.push([path, f.size, f.checksums.sha256!]);
+  }
+  return served;
 }

@@ -59,11 +59,13 @@ function keystream(name: string): (n: number) => Buffer {
   return (n) => cipher.update(Buffer.alloc(n));
 }
 
-function ensureCorpus(root: string): { small: FileSum[]; big: FileSum[] } {
-  const tag = `s${SMALL_FILES}-b${BIG_FILES}x${BIG_MIB}`;
-  const marker = join(root, `ready-${tag}.json`);
-  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8'));
-  rmSync(join(root, 'www'), { recursive: true, force: true });
+function ensureCorpus(root: string): { www: string; small: FileSum[]; big: FileSum[] } {
+  // One directory per corpus shape, so a scaled-down run never clobbers the full corpus.
+  const dir = join(root, `s${SMALL_FILES}-b${BIG_FILES}x${BIG_MIB}`);
+  const www = join(dir, 'www');
+  const marker = join(dir, 'ready.json');
+  if (existsSync(marker)) return { www, ...JSON.parse(readFileSync(marker, 'utf8')) };
+  rmSync(dir, { recursive: true, force: true });
   out(`generating corpus: ${SMALL_FILES} files of 2-64 KiB, ${BIG_FILES} × ${BIG_MIB} MiB…`);
   const small: FileSum[] = [];
   const rand = keystream('sizes');
@@ -71,17 +73,17 @@ function ensureCorpus(root: string): { small: FileSum[]; big: FileSum[] } {
     const size = 2048 + (rand(4).readUInt32LE(0) % (62 * 1024 + 1));
     const path = `small/${String(i % 100).padStart(2, '0')}/crate-${i}.crate`;
     const content = keystream(path)(size);
-    mkdirSync(join(root, 'www', path, '..'), { recursive: true });
-    writeFileSync(join(root, 'www', path), content);
+    mkdirSync(join(www, path, '..'), { recursive: true });
+    writeFileSync(join(www, path), content);
     small.push({ path, sha256: createHash('sha256').update(content).digest('hex'), size });
   }
   const big: FileSum[] = [];
-  mkdirSync(join(root, 'www', 'big'), { recursive: true });
+  mkdirSync(join(www, 'big'), { recursive: true });
   for (let i = 0; i < BIG_FILES; i++) {
     const path = `big/blob-${i}.bin`;
     const next = keystream(path);
     const hash = createHash('sha256');
-    const fd = openSync(join(root, 'www', path), 'w');
+    const fd = openSync(join(www, path), 'w');
     for (let left = BIG_MIB * 1024 * 1024; left > 0; ) {
       const chunk = next(Math.min(left, 8 << 20));
       hash.update(chunk);
@@ -91,9 +93,8 @@ function ensureCorpus(root: string): { small: FileSum[]; big: FileSum[] } {
     closeSync(fd);
     big.push({ path, sha256: hash.digest('hex'), size: BIG_MIB * 1024 * 1024 });
   }
-  const corpus = { small, big };
-  writeFileSync(marker, JSON.stringify(corpus));
-  return corpus;
+  writeFileSync(marker, JSON.stringify({ small, big }));
+  return { www, small, big };
 }
 
 // ---- nginx -------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ if (BIG_FILES < 1) BIG_FILES = 1;
 
 ensureTools();
 const corpus = ensureCorpus(root);
-const nginx = await startNginx(work, join(root, 'www'));
+const nginx = await startNginx(work, corpus.www);
 const cleanup = () => nginx.stop();
 process.on('exit', cleanup);
 

@@ -1,9 +1,12 @@
-// Every schema migration, in order. The Migrator applies the ones a DB has not seen yet.
+// Every schema migration, in order. The names are known without loading anything; the
+// migration modules (and kysely with them) are loaded only when a DB needs upgrading.
 import type { Migration } from 'kysely';
-import * as initial from './0001_initial.js';
-import * as meta from './0002_meta.js';
 
-export const migrations: Record<string, Migration> = {
-  '0001_initial': initial,
-  '0002_meta': meta,
-};
+export const migrationNames = ['0001_initial', '0002_meta'] as const;
+
+export async function loadMigrations(): Promise<Record<string, Migration>> {
+  return {
+    '0001_initial': await import('./0001_initial.js'),
+    '0002_meta': await import('./0002_meta.js'),
+  };
+}

@@ -1,11 +1,12 @@
 // Stage 3, fetch: downloads every row of TEMP `todo` through the managed downloader into
-// `.mirror/tmp/`, then places finished files in groups (group commit): fsync the group's tmp
-// files, rename each into place, fsync the touched directories once, and record the whole group
-// in one DB transaction. A file that fails verification never reaches its final path.
+// `.mirror/tmp/`, then places finished files in groups (group commit): one filesystem sync for
+// the group's data, the renames into place, one filesystem sync for the names, and one DB
+// transaction recording the whole group. A file that fails verification never reaches its final path.
 // A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
 // here: the live index still describes the old bytes, so the verified file waits in TEMP
 // `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
 import { readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type Database from 'better-sqlite3';
@@ -13,7 +14,7 @@ import type { StateDb } from '../state/db.js';
 import { prepareRecords } from './records.js';
 import { DownloadError, type Downloader, type DownloadResult } from '../http/downloader.js';
 import { parseChecksums } from './checksums.js';
-import { syncDirs, syncFile } from './durable.js';
+import { syncFilesystem } from './durable.js';
 import type { RunEvents } from './events.js';
 import { FileInTheWayError, SafeTree } from './safe-path.js';
 
@@ -100,7 +101,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const commitGroup = async (items: Finished[], failures: typeof failedGroup) => {
     const placed: { item: Finished; mtime: number; final: string }[] = [];
     const deferred: { item: Finished; mtime: number }[] = [];
-    const stats = await Promise.all(items.map((item) => syncFile(item.tmpFile).catch((err: Error) => err)));
+    const stats = await Promise.all(items.map((item) => stat(item.tmpFile).catch((err: Error) => err)));
+    await syncFilesystem(p.tmpDir);
     items.forEach((item, i) => {
       const st = stats[i];
       if (st instanceof Error) return fail(item.row, st, item.startedAt, failures);
@@ -119,7 +121,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
         fail(item.row, new Error(`cannot place ${item.row.path}: ${(err as Error).message}`), item.startedAt, failures);
       }
     });
-    await syncDirs([...placed.map((x) => x.final), ...p.tree.takeCreatedDirs()]);
+    if (placed.length > 0) await syncFilesystem(p.tree.root);
     const now = Date.now();
     raw.transaction(() => {
       for (const { item, mtime } of placed) {
@@ -222,7 +224,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   };
 
   // Keep a bounded window of downloads queued in the downloader; page through `todo`.
-  const window = Math.max(64, p.downloader.stats().concurrency * 4);
+  // The window follows the downloader's (adaptive) concurrency, so it can grow.
+  const window = () => Math.max(64, p.downloader.stats().concurrency * 4);
   const inFlight = new Set<Promise<void>>();
   let lastRowid = 0;
   outer: while (!p.signal.aborted && !commitError) {
@@ -231,7 +234,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     for (const row of rows) {
       if (p.signal.aborted || commitError) break outer;
       lastRowid = row.rowid;
-      while (inFlight.size >= window) await Promise.race(inFlight);
+      while (inFlight.size >= window()) await Promise.race(inFlight);
       const task = fetchOne(row).finally(() => inFlight.delete(task));
       inFlight.add(task);
     }
@@ -267,8 +270,8 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
     }[];
     if (rows.length === 0) break;
     last = rows[rows.length - 1].rowid;
-    const finals = rows.map((row) => placeClearingDoomed(p.state.raw, p.tree, row.tmp_file, row.path));
-    await syncDirs([...finals, ...p.tree.takeCreatedDirs()]);
+    for (const row of rows) placeClearingDoomed(p.state.raw, p.tree, row.tmp_file, row.path);
+    await syncFilesystem(p.tree.root);
     const now = Date.now();
     raw.transaction(() => {
       for (const row of rows) {
@@ -303,14 +306,14 @@ function isTreeConflict(err: unknown): boolean {
  * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
  * is needed, or the doomed files of a directory standing where the file goes.
  */
-function placeClearingDoomed(raw: Database.Database, tree: SafeTree, tmpFile: string, path: string): string {
+function placeClearingDoomed(raw: Database.Database, tree: SafeTree, tmpFile: string, path: string): void {
   const isDoomed = raw.prepare(`SELECT 1 FROM temp.doomed WHERE path = ?`).pluck();
   const final = tree.resolve(path);
   for (let attempt = 0; ; attempt++) {
     try {
       tree.ensureParentDirs(path);
       renameSync(tmpFile, final);
-      return final;
+      return;
     } catch (err) {
       if (attempt > 0 || !isTreeConflict(err)) throw err;
       if (err instanceof FileInTheWayError) {

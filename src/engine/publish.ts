@@ -1,17 +1,19 @@
 // Stage 4, publish: moves the adapter's staged index files into place, stage by stage in
 // ascending order (the root index is the adapter's highest stage, so it goes live last). Each
-// stage is made durable (files, then their directories) before the next one starts. Runs only
+// stage is made durable (data, then names) before the next one starts. Runs only
 // when every blob of the run is in place.
 import { renameSync } from 'node:fs';
 import { sha256File } from '../util/hash-file.js';
 import type { StateDb } from '../state/db.js';
-import { syncDirs, syncFile } from './durable.js';
+import { syncFilesystem } from './durable.js';
+import { stat } from 'node:fs/promises';
+import pLimit from 'p-limit';
 import { prepareRecords } from './records.js';
 import type { RunEvents } from './events.js';
 import type { SafeTree } from './safe-path.js';
 
-/** Files made durable and renamed together; bounded so open files stay few. */
-const GROUP = 256;
+/** Files made durable and renamed together (two filesystem syncs per group). */
+const GROUP = 4096;
 
 interface StagedRow {
   path: string;
@@ -33,20 +35,16 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
   const rowsOfStage = raw.prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`);
   const records = prepareRecords(raw);
   const publishGroup = async (rows: StagedRow[]) => {
+    const hashLimit = pLimit(32);
     const facts = await Promise.all(
-      rows.map(async (row) => {
-        const [st, sha256] = await Promise.all([syncFile(row.staged), sha256File(row.staged)]);
-        return { row, st, sha256 };
-      }),
+      rows.map((row) => hashLimit(async () => ({ row, st: await stat(row.staged), sha256: await sha256File(row.staged) }))),
     );
-    const finals: string[] = [];
+    await syncFilesystem(p.tree.root);
     for (const { row } of facts) {
       p.tree.ensureParentDirs(row.path);
-      const final = p.tree.resolve(row.path);
-      renameSync(row.staged, final);
-      finals.push(final);
+      renameSync(row.staged, p.tree.resolve(row.path));
     }
-    await syncDirs([...finals, ...p.tree.takeCreatedDirs()]);
+    await syncFilesystem(p.tree.root);
     const now = Date.now();
     raw.transaction(() => {
       for (const { row, st, sha256 } of facts) {

@@ -42,7 +42,6 @@ export class FileInTheWayError extends UnsafePathError {
  */
 export class SafeTree {
   private readonly checked = new Set<string>();
-  private created: string[] = [];
 
   constructor(readonly root: string) {}
 
@@ -69,13 +68,6 @@ export class SafeTree {
     }
   }
 
-  /** Directories created since the last call: their parents must be synced for durability. */
-  takeCreatedDirs(): string[] {
-    const dirs = this.created;
-    this.created = [];
-    return dirs;
-  }
-
   /** Forgets what was checked under `prefix` (after a directory there was removed). */
   forget(prefix: string): void {
     for (const dir of this.checked) if (dir === prefix || dir.startsWith(`${prefix}/`)) this.checked.delete(dir);
@@ -96,7 +88,6 @@ export class SafeTree {
         if (!create) return false;
         mkdirSync(abs);
         this.checked.add(prefix);
-        this.created.push(abs);
         continue;
       }
       if (st.isSymbolicLink()) throw new UnsafePathError(`'${prefix}' is a symlink inside the mirror; refusing to follow it`);

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Generated, Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrations } from '../../migrations/index.js';
+import { loadMigrations, migrationNames } from '../../migrations/index.js';
 import { UsageError } from '../errors.js';
 
 export type FileState = 'pending' | 'present' | 'failed' | 'stale' | 'missing';
@@ -115,13 +115,14 @@ function pendingMigrations(raw: Database.Database, path: string): number {
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'`)
     .get();
   const applied = table ? (raw.prepare('SELECT name FROM kysely_migration').pluck().all() as string[]) : [];
-  const unknown = applied.filter((name) => !(name in migrations));
+  const known: readonly string[] = migrationNames;
+  const unknown = applied.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw new UsageError(
       `state DB ${path} was written by a newer mirror (schema ${unknown.join(', ')}); upgrade mirror to use it`,
     );
   }
-  return Object.keys(migrations).length - applied.length;
+  return known.length - applied.length;
 }
 
 async function migrate(raw: Database.Database): Promise<void> {
@@ -130,6 +131,7 @@ async function migrate(raw: Database.Database): Promise<void> {
   const database = { prepare: (sql: string) => raw.prepare(sql), close: () => undefined };
   const db: Kysely<Schema> = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
   try {
+    const migrations = await loadMigrations();
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
     const { error } = await migrator.migrateToLatest();
     if (error) throw new Error(`state DB migration failed: ${(error as Error).message ?? String(error)}`);

@@ -3,6 +3,7 @@ import type { CAC } from 'cac';
 import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
+import type { Source } from '../sources/types.js';
 import { parseSize } from '../ops/units.js';
 
 export interface SyncFlags extends GlobalFlags {
@@ -16,6 +17,19 @@ export interface SyncFlags extends GlobalFlags {
   metricsFile?: string;
   manifestMaxSize?: string | number;
   [flag: string]: unknown;
+}
+
+/** What `sync` and `plan` take alike from the command line for one job. */
+function jobFlags(source: Source, upstream: string, dest: string, flags: SyncFlags) {
+  return {
+    kind: source.kind,
+    upstream,
+    dest,
+    sourceOptions: sourceOptionValues(source, flags),
+    statePath: flags.state,
+    concurrency: parseConcurrency(flags.concurrency),
+    contact: flags.contact,
+  };
 }
 
 export function register(cli: CAC): void {
@@ -43,22 +57,15 @@ export function register(cli: CAC): void {
         const { formatBytes } = await import('../engine/progress.js');
         const { runObservedSync, withMetrics } = await import('../ops/jobs.js');
         const { basename, resolve } = await import('node:path');
-        const source = requireSource(kind);
         const signal = interruptSignal(log);
         const job = basename(resolve(dest));
         const summary = await withMetrics(metricsOutput(flags), log, signal, (metrics) =>
           runObservedSync({
-            kind,
-            upstream,
-            dest,
-            sourceOptions: sourceOptionValues(source, flags),
-            statePath: flags.state,
-            concurrency: parseConcurrency(flags.concurrency),
+            ...jobFlags(requireSource(kind), upstream, dest, flags),
+            log,
             maxDelete: parseMaxDelete(flags.maxDelete),
             force: flags.force === true,
-            contact: flags.contact,
             rateLimit: parseRate(flags.rateLimit),
-            log,
             progress: flags.progress !== false,
             signal,
             job,
@@ -87,19 +94,8 @@ export function register(cli: CAC): void {
         const { requireSource } = await import('../engine/sync.js');
         const { planOnly } = await import('../engine/dry-run.js');
         const { formatBytes } = await import('../engine/progress.js');
-        const source = requireSource(kind);
         const signal = interruptSignal(log);
-        const result = await planOnly({
-          kind,
-          upstream,
-          dest,
-          sourceOptions: sourceOptionValues(source, flags),
-          statePath: flags.state,
-          concurrency: parseConcurrency(flags.concurrency),
-          contact: flags.contact,
-          log,
-          signal,
-        });
+        const result = await planOnly({ ...jobFlags(requireSource(kind), upstream, dest, flags), log, signal });
         const { plan: p } = result;
         if (flags.json) {
           process.stdout.write(JSON.stringify({ ...p, problems: result.problems, rejected: result.rejected }, null, 2) + '\n');

@@ -4,26 +4,17 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { Downloader } from '../http/downloader.js';
 import { openStateDb } from '../state/db.js';
 import { InterruptedError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, type PlanSummary } from './plan.js';
 import { layoutFor } from './layout.js';
-import { cursorKey, requireSource, userAgent } from './sync.js';
+import { cursorKey, requireSource, userAgent, type SyncOptions } from './sync.js';
 
-export interface DryRunOptions {
-  kind: string;
-  upstream: string;
-  dest: string;
-  sourceOptions: Record<string, unknown>;
-  statePath?: string;
-  concurrency: number | 'auto';
-  contact?: string;
-  log: Logger;
+export type DryRunOptions = Pick<SyncOptions, 'kind' | 'upstream' | 'dest' | 'sourceOptions' | 'statePath' | 'concurrency' | 'contact' | 'log'> & {
   signal: AbortSignal;
-}
+};
 
 export interface DryRunResult {
   plan: PlanSummary;

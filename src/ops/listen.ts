@@ -1,5 +1,8 @@
 // Parses a `--listen` address ("HOST:PORT", "[V6]:PORT", ":PORT" or "PORT") for the metrics
-// endpoint and `mirror serve`. A bare port binds to loopback: exposing a server is explicit.
+// endpoint and `mirror serve`, and binds their servers. A bare port binds to loopback:
+// exposing a server is explicit.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { UsageError } from '../errors.js';
 
 export interface ListenAddress {
@@ -19,4 +22,31 @@ export function parseListen(value: string, flag = '--listen'): ListenAddress {
 export function listenUrl(host: string, port: number): string {
   const h = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return `http://${h}:${port}`;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Binds `server` to host:port (port 0 = any free port) and resolves once it listens. */
+export async function listenOn(server: Server, host: string, port: number): Promise<RunningServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: listenUrl(host, addr.port),
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -5,13 +5,12 @@
 // `--metrics-file PATH` for node_exporter's textfile collector when the process ends. Binds to
 // loopback unless another host is given. In-flight requests and current concurrency are read
 // from the job's downloader at scrape time.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { renameSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunEvents, RunSummary } from '../engine/events.js';
 import type { DownloaderStats } from '../http/downloader.js';
-import { listenUrl } from './listen.js';
+import { listenOn, type RunningServer } from './listen.js';
 
 export interface JobStatus {
   name: string;
@@ -171,13 +170,7 @@ export class SyncMetrics {
   }
 }
 
-export interface MetricsServer {
-  url: string;
-  server: Server;
-  close(): Promise<void>;
-}
-
-export async function serveMetrics(metrics: SyncMetrics, host: string, port: number): Promise<MetricsServer> {
+export async function serveMetrics(metrics: SyncMetrics, host: string, port: number): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -193,21 +186,5 @@ export async function serveMetrics(metrics: SyncMetrics, host: string, port: num
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /status\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  return {
-    url: listenUrl(host, addr.port),
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOn(server, host, port);
 }

@@ -10,9 +10,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { join, sep, extname } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { listenUrl } from './listen.js';
+import { listenOn, type RunningServer } from './listen.js';
 
 const PRIVATE_DIR = '.mirror';
 
@@ -56,32 +55,9 @@ export interface MirrorServerOptions {
   log?: Logger;
 }
 
-export interface RunningServer {
-  url: string;
-  server: Server;
-  close(): Promise<void>;
-}
-
 /** Starts serving `root` on host:port (port 0 = any free port). */
 export async function serveMirror(root: string, host: string, port: number, opts: MirrorServerOptions = {}): Promise<RunningServer> {
-  const server = createMirrorServer(root, opts);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  return {
-    url: listenUrl(host, addr.port),
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOn(createMirrorServer(root, opts), host, port);
 }
 
 export function createMirrorServer(root: string, opts: MirrorServerOptions = {}): Server {

@@ -2,8 +2,9 @@
 // Adding a registry = one module under src/sources/ plus one line here.
 import type { Source } from './types.js';
 import { listSource } from './list.js';
+import { cratesSource } from './crates/index.js';
 
-export const sources: readonly Source[] = [listSource];
+export const sources: readonly Source[] = [listSource, cratesSource];
 
 export function findSource(kind: string): Source | undefined {
   return sources.find((s) => s.kind === kind);

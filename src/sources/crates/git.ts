@@ -1,0 +1,203 @@
+// The git CLI as the crates index reader: clone/fetch into a bare repository, list a tree,
+// diff two trees, and stream many blobs through one `git cat-file --batch` process.
+//
+// Measured against isomorphic-git on a 200k-file index (test/bench/crates.bench.ts): the CLI
+// reads blobs two orders of magnitude faster and also speaks git's dumb HTTP protocol, so every
+// git operation here goes through it. Upstream may be a local path or a URL.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export class GitError extends Error {}
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: 'echo',
+  LC_ALL: 'C',
+};
+
+/** Runs git and returns its stdout (as a Buffer); rejects with git's stderr on failure. */
+export function git(args: string[], opts: { gitDir?: string; input?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
+  const fullArgs = opts.gitDir ? ['--git-dir', opts.gitDir, ...args] : args;
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', fullArgs, { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new GitError(`git ${args[0]}: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new GitError(`git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`));
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Makes `gitDir` a bare clone of `upstream` and brings its HEAD branch up to upstream's HEAD
+ * (forced: upstream may squash its history). Returns the commit id now at HEAD.
+ */
+export async function syncRepo(upstream: string, gitDir: string, signal?: AbortSignal): Promise<string> {
+  if (!existsSync(`${gitDir}/HEAD`)) {
+    await rm(gitDir, { recursive: true, force: true });
+    await mkdir(dirname(gitDir), { recursive: true });
+    const tmp = `${gitDir}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    await git(['clone', '--bare', '--no-tags', '--quiet', upstream, tmp], { signal });
+    await rename(tmp, gitDir);
+  } else {
+    const branch = (await git(['symbolic-ref', 'HEAD'], { gitDir })).toString().trim();
+    await git(['fetch', '--quiet', '--no-tags', '--force', upstream, `+HEAD:${branch}`], { gitDir, signal });
+  }
+  // Keeps the clone servable as a git registry over git's dumb HTTP protocol.
+  await git(['update-server-info'], { gitDir });
+  return (await git(['rev-parse', '--verify', 'HEAD^{commit}'], { gitDir })).toString().trim();
+}
+
+/** True when `commit` exists in the repository as a commit object. */
+export async function hasCommit(gitDir: string, commit: string): Promise<boolean> {
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
+  try {
+    await git(['cat-file', '-e', `${commit}^{commit}`], { gitDir });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `ancestor` is an ancestor of (or equal to) `commit`. */
+export async function isAncestor(gitDir: string, ancestor: string, commit: string): Promise<boolean> {
+  try {
+    await git(['merge-base', '--is-ancestor', ancestor, commit], { gitDir });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface TreeFile {
+  path: string;
+  oid: string;
+}
+
+/** Every blob of a commit's tree (recursive), in git's path order. */
+export async function listTree(gitDir: string, commit: string): Promise<TreeFile[]> {
+  const out = (await git(['ls-tree', '-r', '-z', '--full-tree', commit], { gitDir })).toString('utf8');
+  const files: TreeFile[] = [];
+  let start = 0;
+  while (start < out.length) {
+    const end = out.indexOf('\0', start);
+    const rec = out.slice(start, end < 0 ? out.length : end);
+    start = end < 0 ? out.length : end + 1;
+    // "<mode> SP <type> SP <oid> TAB <path>"
+    const tab = rec.indexOf('\t');
+    const [, type, oid] = rec.slice(0, tab).split(' ');
+    if (type === 'blob') files.push({ path: rec.slice(tab + 1), oid });
+  }
+  return files;
+}
+
+export interface TreeChange {
+  /** A: added, D: deleted, M: modified (also a type change). */
+  status: 'A' | 'D' | 'M';
+  path: string;
+  oldOid: string | null;
+  newOid: string | null;
+}
+
+const ZERO_OID = /^0+$/;
+
+/** Blob-level differences between two commits' trees (no rename detection). */
+export async function diffTrees(gitDir: string, from: string, to: string): Promise<TreeChange[]> {
+  const out = (await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-commit-id', from, to], { gitDir })).toString('utf8');
+  const changes: TreeChange[] = [];
+  const parts = out.split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    // ":<oldmode> <newmode> <oldoid> <newoid> <status>" then the path
+    const [, , oldOid, newOid, status] = parts[i].slice(1).split(' ');
+    const path = parts[i + 1];
+    const s = status[0] === 'A' ? 'A' : status[0] === 'D' ? 'D' : 'M';
+    changes.push({
+      status: s,
+      path,
+      oldOid: ZERO_OID.test(oldOid) ? null : oldOid,
+      newOid: ZERO_OID.test(newOid) ? null : newOid,
+    });
+  }
+  return changes;
+}
+
+/** Reads one blob by `<rev>:<path>` or oid; null when it does not exist. */
+export async function readBlob(gitDir: string, spec: string): Promise<Buffer | null> {
+  try {
+    return await git(['cat-file', 'blob', spec], { gitDir });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Streams the contents of `oids` (in order) through one `git cat-file --batch`, calling
+ * `onBlob(index, content)` for each, in order. Writes are paced by stdin backpressure and
+ * reads are parsed incrementally, so memory stays bounded by the largest blob.
+ */
+export async function readBlobs(
+  gitDir: string,
+  oids: readonly string[],
+  onBlob: (index: number, content: Buffer) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (oids.length === 0) return;
+  const child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], {
+    env: GIT_ENV,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    signal,
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.on('error', () => {}); // reported through the exit status instead
+
+  const writer = (async () => {
+    const chunk = 4096;
+    for (let i = 0; i < oids.length; i += chunk) {
+      const ok = child.stdin.write(oids.slice(i, i + chunk).join('\n') + '\n');
+      if (!ok) await new Promise<void>((r) => child.stdin.once('drain', r));
+    }
+    child.stdin.end();
+  })();
+
+  let index = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let completed = false;
+  try {
+  for await (const data of child.stdout as AsyncIterable<Buffer>) {
+    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+    for (;;) {
+      const nl = pending.indexOf(10);
+      if (nl < 0) break;
+      const header = pending.toString('latin1', 0, nl);
+      if (header.endsWith(' missing')) throw new GitError(`git object missing: ${header.split(' ')[0]}`);
+      const size = Number(header.slice(header.lastIndexOf(' ') + 1));
+      if (!Number.isFinite(size)) throw new GitError(`unexpected git cat-file output: ${header.slice(0, 80)}`);
+      if (pending.length < nl + 1 + size + 1) break;
+      const content = pending.subarray(nl + 1, nl + 1 + size);
+      pending = pending.subarray(nl + 1 + size + 1);
+      await onBlob(index++, content);
+    }
+  }
+    completed = true;
+  } finally {
+    if (!completed) child.kill();
+  }
+  await writer;
+  const code = await exited;
+  if (code !== 0) throw new GitError(`git cat-file failed: ${stderr.trim() || `exit ${code}`}`);
+  if (index !== oids.length) throw new GitError(`git cat-file returned ${index} of ${oids.length} objects`);
+}

@@ -19,10 +19,10 @@ const GIT_ENV = {
 };
 
 /** Runs git and returns its stdout (as a Buffer); rejects with git's stderr on failure. */
-export function git(args: string[], opts: { gitDir?: string; input?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
+export function git(args: string[], opts: { gitDir?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
   const fullArgs = opts.gitDir ? ['--git-dir', opts.gitDir, ...args] : args;
   return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
+    const child = spawn('git', fullArgs, { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -32,7 +32,6 @@ export function git(args: string[], opts: { gitDir?: string; input?: string; sig
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new GitError(`git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`));
     });
-    child.stdin.end(opts.input ?? '');
   });
 }
 

@@ -145,13 +145,15 @@ describe('crates discover', () => {
     expect(r3.result.mode).toBe('full');
   });
 
-  it('reports malformed lines, falls back to a full scan on a squashed history, honours --limit', async () => {
+  it('diffs across a squashed history, reports malformed lines, rescans fully with --limit', async () => {
     const dest = join(tmp, 'dest-squash');
     const r1 = await discover(up.indexDir, dest, null, {});
     up.appendRaw('newbie', '{"name":"newbie","vers":"0.2.0"}\nnot json\n');
     up.squash();
     const r2 = await discover(up.indexDir, dest, r1.result.cursor, {});
-    expect(r2.result.mode).toBe('full');
+    expect(r2.result.mode).toBe('delta');
+    expect(paths(r2, 'index')).toEqual(['index/config.json', 'index/ne/wb/newbie']);
+    expect(paths(r2, 'blob')).toEqual(['crates/newbie/newbie-0.1.0.crate']);
     expect(r2.problems).toEqual([
       'crates: index file ne/wb/newbie line 2: bad or missing "cksum"',
       'crates: index file ne/wb/newbie line 3: not valid JSON',

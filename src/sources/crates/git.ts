@@ -67,14 +67,9 @@ export async function hasCommit(gitDir: string, commit: string): Promise<boolean
   }
 }
 
-/** True when `ancestor` is an ancestor of (or equal to) `commit`. */
-export async function isAncestor(gitDir: string, ancestor: string, commit: string): Promise<boolean> {
-  try {
-    await git(['merge-base', '--is-ancestor', ancestor, commit], { gitDir });
-    return true;
-  } catch {
-    return false;
-  }
+/** Points `ref` at `commit`, so that gc keeps it (and its tree) after upstream rewrites history. */
+export async function pinCommit(gitDir: string, ref: string, commit: string): Promise<void> {
+  await git(['update-ref', ref, commit], { gitDir });
 }
 
 export interface TreeFile {

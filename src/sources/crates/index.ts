@@ -9,9 +9,10 @@
 //   index/config.json                      `dl` pointing at --base-url (stage 1, last)
 // Incremental: the cursor holds the last mirrored commit and the options that shaped the output;
 // the next run diffs the two trees and re-reads only changed index files (mode 'delta').
-// First run, a rewritten upstream history, changed options, --limit or --full: full scan.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// A rewritten (squashed) upstream history is diffed tree to tree as well. First run, a lost
+// last-mirrored commit, changed options, --limit or --full: full scan.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { DiscoverContext, DiscoverResult, Source } from '../types.js';
 import {
   crateFilePath,
@@ -24,9 +25,12 @@ import {
   withSlash,
   type IndexLine,
 } from './format.js';
-import { diffTrees, hasCommit, isAncestor, listTree, readBlob, readBlobs, syncRepo } from './git.js';
+import { diffTrees, hasCommit, listTree, pinCommit, readBlob, readBlobs, syncRepo } from './git.js';
+import { StagingWriter } from './staging.js';
 
 export const CRATES_GIT_DIR = join('.mirror', 'crates-index.git');
+/** Keeps the last fully mirrored commit (the cursor's) alive in the clone across squashes. */
+const LAST_MIRRORED_REF = 'refs/mirror/last-mirrored';
 
 interface CratesCursor {
   commit: string;
@@ -118,7 +122,7 @@ async function upstreamDlTemplate(gitDir: string, commit: string): Promise<strin
 
 /** Emits blobs, sidecars and the staged index file of one crate; tracks mirrored paths. */
 class Emitter {
-  readonly madeDirs = new Set<string>();
+  private readonly writer = new StagingWriter();
   versions = 0;
 
   constructor(
@@ -146,7 +150,7 @@ class Emitter {
   }
 
   /** Emits everything one crate file publishes: its .crate blobs, sidecars and index file. */
-  crateFile(path: string, lines: IndexLine[]): void {
+  async crateFile(path: string, lines: IndexLine[]): Promise<void> {
     if (lines.length === 0) return;
     const { ctx, opts } = this;
     const indexPath = `index/${path}`;
@@ -160,22 +164,21 @@ class Emitter {
           crate_url: opts.baseUrl + file,
           index_path: indexPath,
         };
-        this.stage(`${file}.json`, JSON.stringify(sidecar) + '\n', 0);
+        await this.stage(`${file}.json`, JSON.stringify(sidecar) + '\n', 0);
       }
     }
-    this.stage(indexPath, lines.map((l) => l.text).join('\n') + '\n', 0);
+    await this.stage(indexPath, lines.map((l) => l.text).join('\n') + '\n', 0);
   }
 
-  /** Writes a file under the staging dir and emits it as an index entry. */
-  stage(path: string, content: string, stage: number): void {
+  /** Writes a file under the staging dir and emits it as an index entry once written. */
+  stage(path: string, content: string, stage: number): Promise<void> {
     const staged = join(this.ctx.stagingDir, path);
-    const dir = dirname(staged);
-    if (!this.madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
-    writeFileSync(staged, content);
-    this.ctx.emit({ kind: 'index', path, stagedFile: staged, stage });
+    return this.writer.write(staged, content, () => this.ctx.emit({ kind: 'index', path, stagedFile: staged, stage }));
+  }
+
+  /** Waits for every staged file to be written (and emitted). */
+  finish(): Promise<void> {
+    return this.writer.drain();
   }
 
   /** Drops the files a set of previously mirrored lines published. */
@@ -187,9 +190,9 @@ class Emitter {
     }
   }
 
-  configJson(): void {
+  async configJson(): Promise<void> {
     const config = { dl: `${this.opts.baseUrl}crates/{crate}/{crate}-{version}.crate` };
-    this.stage('index/config.json', JSON.stringify(config, null, 2) + '\n', 1);
+    await this.stage('index/config.json', JSON.stringify(config, null, 2) + '\n', 1);
   }
 }
 
@@ -207,7 +210,7 @@ async function fullScan(ctx: DiscoverContext, gitDir: string, commit: string, em
     files.map((f) => f.oid),
     (i, content) => {
       const path = files[i].path;
-      em.crateFile(path, em.kept(em.lines(path, content, true)));
+      return em.crateFile(path, em.kept(em.lines(path, content, true)));
     },
     ctx.signal,
   );
@@ -227,7 +230,7 @@ async function deltaScan(ctx: DiscoverContext, gitDir: string, from: string, to:
   await readBlobs(
     gitDir,
     oids,
-    (_i, content) => {
+    async (_i, content) => {
       const c = changes[ci];
       if (c.oldOid && old === null) {
         old = Buffer.from(content);
@@ -237,7 +240,7 @@ async function deltaScan(ctx: DiscoverContext, gitDir: string, from: string, to:
       const newKept = c.newOid ? em.kept(em.lines(c.path, content, true)) : [];
       const newFiles = new Set(newKept.map((l) => crateFilePath(l.version.name, l.version.vers)));
       em.dropLines(oldKept.filter((l) => !newFiles.has(crateFilePath(l.version.name, l.version.vers))));
-      if (newKept.length > 0) em.crateFile(c.path, newKept);
+      if (newKept.length > 0) await em.crateFile(c.path, newKept);
       else if (oldKept.length > 0) ctx.emit({ kind: 'drop', path: `index/${c.path}` });
       old = null;
       ci++;
@@ -264,20 +267,24 @@ export const cratesSource: Source = {
     const opts = readOptions(ctx.options);
     const source = resolveUpstream(upstream);
     const gitDir = join(ctx.dest, CRATES_GIT_DIR);
+    const prev = isCursor(ctx.cursor) ? ctx.cursor : null;
+    // Pin the last mirrored commit before fetching: a squashed upstream history then still
+    // diffs tree to tree against what the mirror publishes.
+    if (prev && existsSync(join(gitDir, 'HEAD')) && (await hasCommit(gitDir, prev.commit))) {
+      await pinCommit(gitDir, LAST_MIRRORED_REF, prev.commit);
+    }
     const commit = await syncRepo(source, gitDir, ctx.signal);
     const dlTemplate = opts.dlTemplateOverride ?? (await upstreamDlTemplate(gitDir, commit));
     const shape = shapeOf(opts);
     const em = new Emitter(ctx, opts, dlTemplate);
     const wanted = globMatcher(opts.include, opts.exclude);
 
-    const prev = isCursor(ctx.cursor) ? ctx.cursor : null;
     let why: string | null = null;
     if (!prev) why = 'first run';
     else if (opts.full) why = '--full';
     else if (opts.limit !== undefined) why = '--limit';
     else if (prev.shape !== shape) why = 'options changed';
-    else if (!(await hasCommit(gitDir, prev.commit))) why = 'last mirrored commit is gone';
-    else if (!(await isAncestor(gitDir, prev.commit, commit))) why = 'upstream history was rewritten';
+    else if (!(await hasCommit(gitDir, prev.commit))) why = 'the last mirrored commit is gone';
 
     if (why !== null) {
       ctx.log.info({ reason: why }, 'crates: full scan');
@@ -287,7 +294,8 @@ export const cratesSource: Source = {
     } else {
       ctx.log.info({ commit }, 'crates: index unchanged');
     }
-    em.configJson();
+    await em.configJson();
+    await em.finish();
     return { mode: why !== null ? 'full' : 'delta', cursor: { commit, shape } satisfies CratesCursor };
   },
 };

@@ -1,0 +1,28 @@
+// The `mirror` command line. Each command lives in a module under src/commands/ that
+// registers itself; heavy modules are imported inside the actions so start-up stays fast.
+import { cac } from 'cac';
+import { EXIT_USAGE } from './errors.js';
+import { VERSION } from './version.js';
+import { registerGlobalFlags } from './commands/common.js';
+import * as syncCommands from './commands/sync.js';
+import * as auditCommands from './commands/audit.js';
+import * as demoCommand from './commands/demo.js';
+
+const cli = cac('mirror');
+registerGlobalFlags(cli);
+for (const module of [syncCommands, auditCommands, demoCommand]) module.register(cli);
+cli.help();
+cli.version(VERSION);
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (!cli.matchedCommand) {
+    if (cli.args.length > 0) throw new Error(`unknown command '${cli.args[0]}'; see 'mirror --help'`);
+    if (!cli.options.help && !cli.options.version) cli.outputHelp();
+  } else {
+    cli.runMatchedCommand();
+  }
+} catch (err) {
+  process.stderr.write(`mirror: ${(err as Error).message}\n`);
+  process.exitCode = EXIT_USAGE;
+}

@@ -1,0 +1,153 @@
+// `mirror verify <dest>`, `mirror gc <dest>` and `mirror status <dest>`: commands that work on
+// an existing mirror and its state DB, without an upstream.
+import type { CAC } from 'cac';
+import { existsSync } from 'node:fs';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
+import { interruptSignal, makeLogger, parseConcurrency, runCommand, type GlobalFlags } from './common.js';
+
+interface AuditFlags extends GlobalFlags {
+  hash?: boolean;
+  repair?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  maxDelete?: string | number;
+}
+
+async function openMirror(dest: string, flags: GlobalFlags, command: string) {
+  const { layoutFor } = await import('../engine/layout.js');
+  const { openStateDb } = await import('../state/db.js');
+  const { MirrorLock } = await import('../engine/lock.js');
+  const layout = layoutFor(dest, flags.state);
+  if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
+  const lock = MirrorLock.acquire(layout.lockFile, command);
+  try {
+    const state = await openStateDb(layout.statePath);
+    return { layout, state, lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+export function register(cli: CAC): void {
+  cli
+    .command('verify <dest>', 'Audit the mirror against the state DB (size+mtime; --hash re-hashes everything)')
+    .option('--hash', 'Re-hash every file (all cores)')
+    .option('--repair', 'Re-download missing or corrupt files (never deletes)')
+    .option('--json', 'Print the report as JSON')
+    .action((dest: string, flags: AuditFlags) =>
+      runCommand(async () => {
+        const log = await makeLogger(flags);
+        const { verifyMirror } = await import('../engine/verify.js');
+        const { userAgent } = await import('../engine/sync.js');
+        const { resetScratch, removeScratch } = await import('../engine/layout.js');
+        const { layout, state, lock } = await openMirror(dest, flags, 'verify');
+        const signal = interruptSignal(log);
+        try {
+          resetScratch(layout);
+          const report = await verifyMirror({
+            state,
+            layout,
+            hashAll: flags.hash === true,
+            repair: flags.repair === true,
+            log,
+            progress: flags.progress !== false,
+            signal,
+            userAgent: userAgent(flags.contact),
+            concurrency: parseConcurrency(flags.concurrency),
+          });
+          if (flags.json) {
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+          } else {
+            for (const step of report.steps) {
+              const repaired = step.repaired !== undefined ? `, ${step.repaired} repaired` : '';
+              process.stdout.write(`${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}${repaired}\n`);
+            }
+            for (const p of report.problems.slice(0, 100)) process.stdout.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
+            if (report.problems.length > 100) process.stdout.write(`  … and ${report.problems.length - 100} more (use --json)\n`);
+            process.stdout.write(report.ok ? 'verify: ok\n' : 'verify: PROBLEMS FOUND\n');
+          }
+          if (signal.aborted) return EXIT_INTERRUPTED;
+          return report.ok ? EXIT_OK : EXIT_FAILURES;
+        } finally {
+          removeScratch(layout);
+          await state.close();
+          lock.release();
+        }
+      }),
+    );
+
+  cli
+    .command('gc <dest>', "Delete files an earlier sync left as stale (it refused to under --max-delete)")
+    .option('--dry-run', 'Only list what would be deleted')
+    .option('--force', 'Delete beyond --max-delete')
+    .option('--max-delete <limit>', 'Refuse to delete more than this many files (500) or share of the mirror (10%)', { default: '10%' })
+    .action((dest: string, flags: AuditFlags) =>
+      runCommand(async () => {
+        const log = await makeLogger(flags);
+        const { collectStale } = await import('../engine/gc.js');
+        const { parseMaxDelete } = await import('../engine/collect.js');
+        const { formatBytes } = await import('../engine/progress.js');
+        const { layout, state, lock } = await openMirror(dest, flags, 'gc');
+        try {
+          const result = collectStale({
+            state,
+            dest: layout.dest,
+            dryRun: flags.dryRun === true,
+            force: flags.force === true,
+            maxDelete: parseMaxDelete(flags.maxDelete),
+            log,
+          });
+          if (flags.dryRun) {
+            for (const f of result.stale) process.stdout.write(`would delete ${f.path}\n`);
+            process.stdout.write(`${result.stale.length} stale file(s), ${formatBytes(result.stale.reduce((n, f) => n + (f.size ?? 0), 0))}\n`);
+            return EXIT_OK;
+          }
+          process.stdout.write(`deleted ${result.deleted} file(s), ${formatBytes(result.bytes)}\n`);
+          if (result.refused) process.stdout.write(`${result.refused}\n`);
+          return result.refused ? EXIT_FAILURES : EXIT_OK;
+        } finally {
+          await state.close();
+          lock.release();
+        }
+      }),
+    );
+
+  cli
+    .command('status <dest>', 'Show the last run, size and health of a mirror')
+    .option('--json', 'Print as JSON (the fields of .mirror/status.json)')
+    .action((dest: string, flags: AuditFlags) =>
+      runCommand(async () => {
+        const { layoutFor } = await import('../engine/layout.js');
+        const { openStateDb } = await import('../state/db.js');
+        const { readStatusFromDb } = await import('../engine/status.js');
+        const { formatBytes } = await import('../engine/progress.js');
+        const { basename } = await import('node:path');
+        const layout = layoutFor(dest, flags.state);
+        if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath})`);
+        const state = await openStateDb(layout.statePath, { readonly: true });
+        try {
+          const status = readStatusFromDb(state, basename(layout.dest));
+          if (flags.json) {
+            process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+          } else {
+            const lines = [
+              ['name', status.name],
+              ['status', status.status],
+              ['upstream', status.upstream ?? '-'],
+              ['last success', status.last_update ?? 'never'],
+              ['last started', status.last_started ?? '-'],
+              ['last ended', status.last_ended ?? '-'],
+              ['size', `${status.size.files} files, ${formatBytes(status.size.bytes)}`],
+              ['error', status.error_msg ?? '-'],
+            ];
+            for (const [k, v] of lines) process.stdout.write(`${k.padEnd(13)} ${v}\n`);
+          }
+          return status.status === 'failed' ? EXIT_FAILURES : EXIT_OK;
+        } finally {
+          await state.close();
+        }
+      }),
+    );
+}

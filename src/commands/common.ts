@@ -1,0 +1,85 @@
+// What every command shares: the global flags, the logger they select, the parsing of flag
+// values (sizes, counts), interrupt handling, and turning errors into a one-line message and
+// an exit code (2 for bad input, 1 otherwise).
+import type { CAC } from 'cac';
+import { setMaxListeners } from 'node:events';
+import type { Logger } from 'pino';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, UsageError } from '../errors.js';
+
+export interface GlobalFlags {
+  logFormat?: string;
+  logLevel?: string;
+  progress?: boolean;
+  concurrency?: string | number;
+  state?: string;
+  contact?: string;
+  rateLimit?: string | number;
+}
+
+export function registerGlobalFlags(cli: CAC): void {
+  cli
+    .option('--log-format <format>', 'Log format: text or json', { default: 'text' })
+    .option('--log-level <level>', 'Log level: error, warn, info, debug', { default: 'info' })
+    .option('--state <path>', 'State DB path (default: <dest>/.mirror/state.db)')
+    .option('--concurrency <n>', 'Parallel downloads: a number, or auto', { default: 'auto' })
+    .option('--rate-limit <rate>', 'Bandwidth cap in bytes/s, with K/M/G suffixes (50M)')
+    .option('--contact <text>', 'Contact (URL or e-mail) added to the User-Agent')
+    .option('--progress', 'Show progress (default: on)', { default: true });
+}
+
+export async function makeLogger(flags: GlobalFlags): Promise<Logger> {
+  const { createLogger } = await import('../log.js');
+  return createLogger(flags.logFormat, flags.logLevel);
+}
+
+export function parseConcurrency(value: string | number | undefined): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new UsageError(`--concurrency takes auto or a whole number from 1 to 4096, not '${value}'`);
+  return n;
+}
+
+export function parseRate(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)(?:i?B)?$/i.exec(String(value).trim());
+  if (!m) throw new UsageError(`--rate-limit takes bytes per second like 500K, 50M or 1G, not '${value}'`);
+  const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.round(Number(m[1]) * scale);
+}
+
+/** An AbortSignal fired by the first SIGINT/SIGTERM; a second one exits at once. */
+export function interruptSignal(log?: Logger): AbortSignal {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    log?.warn(`${name}: stopping; in-flight files are abandoned (press Ctrl-C again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+/** Runs a command body and exits with its code; errors become one line on stderr. */
+export function runCommand(body: () => Promise<number>): void {
+  body().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const e = err as Error;
+      process.stderr.write(`mirror: ${e.message ?? String(err)}\n`);
+      if (!(err instanceof UsageError) && process.env.MIRROR_DEBUG) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES;
+    },
+  );
+}
+
+export function toKebab(flag: string): string {
+  return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function toCamel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

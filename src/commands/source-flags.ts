@@ -1,0 +1,57 @@
+// Adapter flags on the command line: every source's declared options are registered on the
+// commands that take a <kind>, and for one run only the chosen source's flags are accepted,
+// typed as the source declared them and keyed by the flag name (ctx.options['base-url']).
+import type { Command } from 'cac';
+import { sources } from '../sources/index.js';
+import type { Source, SourceOptionSpec } from '../sources/types.js';
+import { UsageError } from '../errors.js';
+import { toCamel } from './common.js';
+
+export function registerSourceFlags(command: Command): void {
+  const seen = new Set<string>();
+  for (const source of sources) {
+    for (const spec of source.options) {
+      if (seen.has(spec.flag)) continue;
+      seen.add(spec.flag);
+      const arg = spec.type === 'boolean' ? '' : spec.type === 'string[]' ? ' <value>' : ' <value>';
+      const owners = sources.filter((s) => s.options.some((o) => o.flag === spec.flag)).map((s) => s.kind);
+      command.option(`--${spec.flag}${arg}`, `[${owners.join(', ')}] ${spec.description}`);
+    }
+  }
+}
+
+export function sourceOptionValues(source: Source, flags: Record<string, unknown>): Record<string, unknown> {
+  const own = new Set(source.options.map((o) => o.flag));
+  for (const other of sources) {
+    for (const spec of other.options) {
+      if (!own.has(spec.flag) && flags[toCamel(spec.flag)] !== undefined) {
+        throw new UsageError(`--${spec.flag} is not an option of '${source.kind}' (it belongs to ${other.kind})`);
+      }
+    }
+  }
+  const values: Record<string, unknown> = {};
+  for (const spec of source.options) {
+    const value = flags[toCamel(spec.flag)];
+    values[spec.flag] = value === undefined ? spec.default : coerce(spec, value);
+  }
+  return values;
+}
+
+function coerce(spec: SourceOptionSpec, value: unknown): unknown {
+  const list = Array.isArray(value) ? value : [value];
+  switch (spec.type) {
+    case 'string[]':
+      return list.map(String);
+    case 'number': {
+      const n = Number(list[list.length - 1]);
+      if (!Number.isFinite(n)) throw new UsageError(`--${spec.flag} takes a number, not '${String(value)}'`);
+      return n;
+    }
+    case 'boolean':
+      return Boolean(list[list.length - 1]);
+    default:
+      if (list.length > 1) throw new UsageError(`--${spec.flag} may be given only once`);
+      if (typeof list[0] === 'boolean') throw new UsageError(`--${spec.flag} needs a value`);
+      return String(list[0]);
+  }
+}

@@ -1,0 +1,64 @@
+// `mirror plan`: discovery and the SQL diff without touching the mirror. The state DB (if any)
+// is opened read-only and the desired set goes to TEMP tables; staged index files go to a
+// throwaway directory outside the mirror; no cursor, no run record, nothing under <dest>.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Downloader } from '../http/downloader.js';
+import { openStateDb } from '../state/db.js';
+import { UsageError } from '../errors.js';
+import { discover } from './discover.js';
+import { computePlan, type PlanSummary } from './plan.js';
+import { layoutFor } from './layout.js';
+import { cursorKey, requireSource, userAgent } from './sync.js';
+
+export interface DryRunOptions {
+  kind: string;
+  upstream: string;
+  dest: string;
+  sourceOptions: Record<string, unknown>;
+  statePath?: string;
+  concurrency: number | 'auto';
+  contact?: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface DryRunResult {
+  plan: PlanSummary;
+  problems: string[];
+  rejected: number;
+}
+
+export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
+  const source = requireSource(opts.kind);
+  const layout = layoutFor(opts.dest, opts.statePath);
+  const scratch = mkdtempSync(join(tmpdir(), 'mirror-plan-'));
+  const hasState = existsSync(layout.statePath);
+  const state = await openStateDb(hasState ? layout.statePath : join(scratch, 'state.db'), { readonly: hasState });
+  const downloader = new Downloader({ concurrency: opts.concurrency, userAgent: userAgent(opts.contact), log: opts.log, signal: opts.signal });
+  try {
+    const cursorRow = state.raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
+      | string
+      | undefined;
+    const discovered = await discover({
+      source,
+      upstream: opts.upstream,
+      state,
+      stagingDir: scratch,
+      dest: layout.dest,
+      cursor: cursorRow ? JSON.parse(cursorRow) : null,
+      options: opts.sourceOptions,
+      downloader,
+      log: opts.log,
+      signal: opts.signal,
+    });
+    if (opts.signal.aborted) throw new UsageError('interrupted');
+    return { plan: computePlan(state.raw, discovered.result.mode), problems: discovered.problems, rejected: discovered.rejected };
+  } finally {
+    await downloader.close().catch(() => undefined);
+    await state.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

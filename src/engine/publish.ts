@@ -1,0 +1,88 @@
+// Stage 4, publish: moves the adapter's staged index files into place, stage by stage in
+// ascending order (the root index is the adapter's highest stage, so it goes live last). Each
+// stage is made durable (files, then their directories) before the next one starts. Runs only
+// when every blob of the run is in place.
+import { renameSync } from 'node:fs';
+import { sha256File } from '../util/hash-file.js';
+import type { StateDb } from '../state/db.js';
+import { syncDirs, syncFile } from './durable.js';
+import type { RunEvents } from './events.js';
+import type { SafeTree } from './safe-path.js';
+
+/** Files made durable and renamed together; bounded so open files stay few. */
+const GROUP = 256;
+
+interface StagedRow {
+  path: string;
+  staged: string;
+  stage: number;
+}
+
+export interface PublishParams {
+  state: StateDb;
+  tree: SafeTree;
+  source: string;
+  runId: number;
+  events: RunEvents;
+}
+
+export async function publishIndexes(p: PublishParams): Promise<number> {
+  const { raw } = p.state;
+  const stages = raw.prepare(`SELECT DISTINCT stage FROM temp.incoming WHERE kind = 'index' ORDER BY stage`).pluck().all() as number[];
+  const rowsOfStage = raw.prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`);
+  const record = raw.prepare(`
+    INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size,
+                       present_mtime_ms, present_sha256, verified_at, error, updated_run)
+    VALUES (@path, @source, 'index', NULL, @size, @checksums, @stage, 'present', @size, @mtime,
+            @sha256, @now, NULL, @run)
+    ON CONFLICT (path) DO UPDATE SET
+      source = excluded.source, role = 'index', url = NULL, size = excluded.size,
+      checksums = excluded.checksums, stage = excluded.stage, state = 'present',
+      present_size = excluded.present_size, present_mtime_ms = excluded.present_mtime_ms,
+      present_sha256 = excluded.present_sha256, verified_at = excluded.verified_at,
+      error = NULL, updated_run = excluded.updated_run`);
+  const publishGroup = async (rows: StagedRow[]) => {
+    const facts = await Promise.all(
+      rows.map(async (row) => {
+        const [st, sha256] = await Promise.all([syncFile(row.staged), sha256File(row.staged)]);
+        return { row, st, sha256 };
+      }),
+    );
+    const finals: string[] = [];
+    for (const { row } of facts) {
+      p.tree.ensureParentDirs(row.path);
+      const final = p.tree.resolve(row.path);
+      renameSync(row.staged, final);
+      finals.push(final);
+    }
+    await syncDirs(finals);
+    const now = Date.now();
+    raw.transaction(() => {
+      for (const { row, st, sha256 } of facts) {
+        record.run({
+          path: row.path,
+          source: p.source,
+          size: st.size,
+          checksums: JSON.stringify({ sha256 }),
+          stage: row.stage,
+          mtime: Math.floor(st.mtimeMs),
+          sha256,
+          now,
+          run: p.runId,
+        });
+      }
+    })();
+    for (const { row, st, sha256 } of facts) {
+      p.events.emit('file', { runId: p.runId, path: row.path, size: st.size, sha256, outcome: 'published', finishedAt: now });
+    }
+  };
+  let published = 0;
+  for (const stage of stages) {
+    const rows = rowsOfStage.all(stage) as StagedRow[];
+    for (let i = 0; i < rows.length; i += GROUP) {
+      await publishGroup(rows.slice(i, i + GROUP));
+    }
+    published += rows.length;
+  }
+  return published;
+}

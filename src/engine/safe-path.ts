@@ -1,0 +1,83 @@
+// Upstream names are hostile until checked. `checkRelativePath` accepts only a plain relative
+// path ('/'-separated, no '..', '.', empty segment, absolute form, backslash, NUL or control
+// character, no segment over 255 bytes) and `SafeTree` creates / walks directories under the
+// mirror root without ever following a symlink planted inside it.
+import { lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const PRIVATE_DIR = '.mirror';
+
+/** Returns a reason when `path` is unsafe, or null when it is a clean relative path. */
+export function checkRelativePath(path: string): string | null {
+  if (path.length === 0) return 'empty path';
+  if (path.includes('\0')) return 'NUL byte in path';
+  if (path.includes('\\')) return 'backslash in path';
+  if (/[\x00-\x1f\x7f]/.test(path)) return 'control character in path';
+  if (path.startsWith('/')) return 'absolute path';
+  if (/^[A-Za-z]:/.test(path)) return 'drive-letter path';
+  const segments = path.split('/');
+  for (const segment of segments) {
+    if (segment === '') return 'empty path segment';
+    if (segment === '.' || segment === '..') return `'${segment}' segment in path`;
+    if (Buffer.byteLength(segment) > 255) return 'path segment longer than 255 bytes';
+  }
+  if (segments[0] === PRIVATE_DIR) return `path inside the private ${PRIVATE_DIR}/ directory`;
+  return null;
+}
+
+export class UnsafePathError extends Error {
+  override name = 'UnsafePathError';
+}
+
+/**
+ * Directories under `root` known to be real directories (not symlinks) during this process.
+ * Every directory on the way to a file is checked once with lstat, then cached.
+ */
+export class SafeTree {
+  private readonly checked = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  /** Absolute path for a checked relative path. */
+  resolve(rel: string): string {
+    return join(this.root, rel);
+  }
+
+  /** Makes every parent directory of `rel` (a file path), refusing symlinks and non-dirs. */
+  ensureParentDirs(rel: string): void {
+    this.walkParents(rel, true);
+  }
+
+  /** True when every parent directory of `rel` exists as a real directory. */
+  parentsAreSafe(rel: string): boolean {
+    try {
+      return this.walkParents(rel, false);
+    } catch {
+      return false;
+    }
+  }
+
+  private walkParents(rel: string, create: boolean): boolean {
+    const segments = rel.split('/');
+    let prefix = '';
+    for (let i = 0; i < segments.length - 1; i++) {
+      prefix = prefix ? `${prefix}/${segments[i]}` : segments[i];
+      if (this.checked.has(prefix)) continue;
+      const abs = join(this.root, prefix);
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!create) return false;
+        mkdirSync(abs);
+        this.checked.add(prefix);
+        continue;
+      }
+      if (st.isSymbolicLink()) throw new UnsafePathError(`'${prefix}' is a symlink inside the mirror; refusing to follow it`);
+      if (!st.isDirectory()) throw new UnsafePathError(`'${prefix}' is a file where a directory is needed`);
+      this.checked.add(prefix);
+    }
+    return true;
+  }
+}

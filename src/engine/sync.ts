@@ -1,0 +1,233 @@
+// One sync run of one job: lock → discover → plan → fetch → publish → collect → cursor.
+// The engine knows no registry: the adapter only describes what upstream wants. Publish,
+// collect and the cursor happen only when every file of the run succeeded; the exit code is
+// 0 when complete, 1 when anything failed or was rejected, 130 when interrupted.
+import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import { VERSION } from '../version.js';
+import { Downloader } from '../http/downloader.js';
+import { openStateDb, type StateDb } from '../state/db.js';
+import { findSource, sources } from '../sources/index.js';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
+import { discover } from './discover.js';
+import { computePlan, type PlanSummary } from './plan.js';
+import { fetchAll } from './fetch.js';
+import { publishIndexes } from './publish.js';
+import { collectGarbage, type MaxDelete } from './collect.js';
+import { RunEvents, type RunCounts, type RunSummary } from './events.js';
+import { layoutFor, removeScratch, resetScratch } from './layout.js';
+import { MirrorLock } from './lock.js';
+import { SafeTree } from './safe-path.js';
+import { readStatusFromDb, writeStatusFile } from './status.js';
+import { startProgress, formatBytes } from './progress.js';
+
+export interface SyncOptions {
+  kind: string;
+  upstream: string;
+  dest: string;
+  sourceOptions: Record<string, unknown>;
+  statePath?: string;
+  concurrency: number | 'auto';
+  maxDelete: MaxDelete;
+  force: boolean;
+  contact?: string;
+  rateLimit?: number;
+  log: Logger;
+  progress: boolean;
+  events?: RunEvents;
+  signal?: AbortSignal;
+  /** Job name for status.json (defaults to the dest directory's name). */
+  name?: string;
+}
+
+export function userAgent(contact?: string): string {
+  return `mirror/${VERSION}${contact ? ` (+${contact})` : ''}`;
+}
+
+export function requireSource(kind: string) {
+  const source = findSource(kind);
+  if (!source) throw new UsageError(`unknown source kind '${kind}'; known kinds: ${sources.map((s) => s.kind).join(', ')}`);
+  return source;
+}
+
+export function cursorKey(kind: string, upstream: string): string {
+  return `${kind} ${upstream}`;
+}
+
+export async function runSync(opts: SyncOptions): Promise<RunSummary> {
+  const source = requireSource(opts.kind);
+  const layout = layoutFor(opts.dest, opts.statePath);
+  mkdirSync(layout.privateDir, { recursive: true });
+  const lock = MirrorLock.acquire(layout.lockFile, `sync ${opts.kind} ${opts.upstream}`);
+  const events = opts.events ?? new RunEvents();
+  const signal = opts.signal ?? new AbortController().signal;
+  const log = opts.log;
+  let state: StateDb | undefined;
+  let downloader: Downloader | undefined;
+  try {
+    resetScratch(layout);
+    state = await openStateDb(layout.statePath);
+    const { raw } = state;
+    const startedAt = Date.now();
+    raw.prepare(`UPDATE runs SET ended_at = started_at, outcome = 'interrupted', error = 'the run was killed' WHERE ended_at IS NULL`).run();
+    const runId = Number(
+      raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, opts.upstream, startedAt).lastInsertRowid,
+    );
+    const name = opts.name ?? basename(layout.dest);
+    writeStatusFile(layout.statusFile, readStatusFromDb(state, name));
+    events.emit('run-start', { runId, source: opts.kind, upstream: opts.upstream, dest: layout.dest, startedAt });
+
+    downloader = new Downloader({
+      concurrency: opts.concurrency,
+      userAgent: userAgent(opts.contact),
+      rateLimitBytesPerSec: opts.rateLimit,
+      log,
+      signal,
+      onRequest: (e) => events.emit('request', e),
+    });
+    const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
+    let bytesDownloaded = 0;
+    let error: string | undefined;
+
+    const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
+      const endedAt = Date.now();
+      raw
+        .prepare(
+          `UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, kept = ?, deleted = ?, failed = ?,
+             published = ?, rejected = ?, bytes = ?, error = ? WHERE id = ?`,
+        )
+        .run(endedAt, outcome, counts.downloaded, counts.kept, counts.deleted, counts.failed, counts.published, counts.rejected, bytesDownloaded, error ?? null, runId);
+      writeStatusFile(layout.statusFile, readStatusFromDb(state!, name));
+      const summary: RunSummary = {
+        runId,
+        source: opts.kind,
+        upstream: opts.upstream,
+        dest: layout.dest,
+        outcome,
+        exitCode,
+        counts,
+        bytesDownloaded,
+        startedAt,
+        endedAt,
+        error,
+      };
+      events.emit('run-end', summary);
+      return summary;
+    };
+
+    const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
+      | string
+      | undefined;
+    log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
+    let discovered;
+    try {
+      discovered = await discover({
+        source,
+        upstream: opts.upstream,
+        state,
+        stagingDir: layout.stagingDir,
+        dest: layout.dest,
+        cursor: cursorRow ? JSON.parse(cursorRow) : null,
+        options: opts.sourceOptions,
+        downloader,
+        log,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return finish('interrupted', EXIT_INTERRUPTED);
+      error = `discover failed: ${(err as Error).message}`;
+      if (err instanceof UsageError) {
+        finish('failed', EXIT_FAILURES);
+        throw err;
+      }
+      log.error(error);
+      return finish('failed', EXIT_FAILURES);
+    }
+    counts.rejected = discovered.rejected;
+    const plan = computePlan(raw, discovered.result.mode);
+    counts.kept = plan.keep.files;
+    logPlan(log, plan);
+
+    const tree = new SafeTree(layout.dest);
+    const progress = startProgress(
+      'fetch',
+      () => {
+        const s = downloader!.stats();
+        return {
+          done: counts.downloaded + counts.failed,
+          total: plan.download.files,
+          bytes: s.bytes,
+          totalBytes: plan.download.bytes,
+          failed: counts.failed,
+          inFlight: s.inFlight,
+          concurrency: s.concurrency,
+          retries: s.retries,
+        };
+      },
+      { enabled: opts.progress && plan.download.files > 0, log },
+    );
+    let fetched;
+    try {
+      fetched = await fetchAll({
+        state,
+        tree,
+        tmpDir: layout.tmpDir,
+        downloader,
+        source: opts.kind,
+        runId,
+        log,
+        signal,
+        events,
+        onProgress: (c) => {
+          counts.downloaded = c.downloaded;
+          counts.failed = c.failed;
+        },
+      });
+    } finally {
+      progress.stop();
+    }
+    counts.downloaded = fetched.downloaded;
+    counts.failed = fetched.failed;
+    bytesDownloaded = fetched.bytes;
+    if (signal.aborted) {
+      error = 'interrupted';
+      return finish('interrupted', EXIT_INTERRUPTED);
+    }
+    if (fetched.failed > 0) {
+      error = `${fetched.failed} file(s) failed; index not published, cursor not advanced (first: ${fetched.failures[0].path}: ${fetched.failures[0].error})`;
+      log.error(error);
+      return finish('failed', EXIT_FAILURES);
+    }
+
+    counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
+    const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
+    counts.deleted = collected.deleted;
+    raw
+      .prepare(
+        `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
+
+    const problems = [...discovered.problems, ...(collected.refused ? [collected.refused] : [])];
+    if (problems.length > 0) {
+      error = `${problems.length} problem(s): ${problems[0]}`;
+      return finish('failed', EXIT_FAILURES);
+    }
+    return finish('success', EXIT_OK);
+  } finally {
+    await downloader?.close().catch(() => undefined);
+    await state?.close();
+    removeScratch(layout);
+    lock.release();
+  }
+}
+
+function logPlan(log: Logger, plan: PlanSummary): void {
+  log.info(
+    `plan (${plan.mode}): download ${plan.download.files} files (${formatBytes(plan.download.bytes)}` +
+      `${plan.download.unknownSize ? `, ${plan.download.unknownSize} of unknown size` : ''}), keep ${plan.keep.files}, ` +
+      `delete ${plan.delete.files} (${formatBytes(plan.delete.bytes)}), publish ${plan.publish.files} index files`,
+  );
+}

@@ -19,8 +19,8 @@ interface Run {
 }
 
 async function discover(upstream: string, dest: string, cursor: unknown, options: Record<string, unknown>): Promise<Run> {
-  await mkdir(dest, { recursive: true });
-  const stagingDir = await mkdtemp(join(dest, 'staging-'));
+  await mkdir(join(dest, '.mirror'), { recursive: true });
+  const stagingDir = await mkdtemp(join(dest, '.mirror', 'staging-'));
   const entries: Entry[] = [];
   const problems: string[] = [];
   const result = await cratesSource.discover(upstream, {

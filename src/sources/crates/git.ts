@@ -6,8 +6,8 @@
 // git operation here goes through it. Upstream may be a local path or a URL.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 export class GitError extends Error {}
 
@@ -40,19 +40,47 @@ export function git(args: string[], opts: { gitDir?: string; signal?: AbortSigna
  * (forced: upstream may squash its history). Returns the commit id now at HEAD.
  */
 export async function syncRepo(upstream: string, gitDir: string, signal?: AbortSignal): Promise<string> {
-  if (!existsSync(`${gitDir}/HEAD`)) {
-    await rm(gitDir, { recursive: true, force: true });
-    await mkdir(dirname(gitDir), { recursive: true });
-    const tmp = `${gitDir}.tmp`;
-    await rm(tmp, { recursive: true, force: true });
-    await git(['clone', '--bare', '--no-tags', '--quiet', upstream, tmp], { signal });
-    await rename(tmp, gitDir);
+  if (!existsSync(join(gitDir, 'HEAD'))) {
+    await cloneBare(upstream, gitDir, signal);
   } else {
-    const branch = (await git(['symbolic-ref', 'HEAD'], { gitDir })).toString().trim();
-    await git(['fetch', '--quiet', '--no-tags', '--force', upstream, `+HEAD:${branch}`], { gitDir, signal });
+    await fetchHead(upstream, gitDir, signal);
   }
   // Keeps the clone servable as a git registry over git's dumb HTTP protocol.
   await git(['update-server-info'], { gitDir });
+  return headCommit(gitDir);
+}
+
+/**
+ * A throwaway repository at `dir` holding upstream's HEAD, for a dry run that must not write
+ * into the mirror: it borrows the objects of the mirror's clone `base` (if any) through git's
+ * alternates, so only new objects are fetched, and into `dir`.
+ */
+export async function scratchRepo(upstream: string, dir: string, base: string | null, signal?: AbortSignal): Promise<string> {
+  if (base === null) {
+    await cloneBare(upstream, dir, signal);
+  } else {
+    await git(['init', '--quiet', '--bare', dir]);
+    await writeFile(join(dir, 'objects', 'info', 'alternates'), `${join(base, 'objects')}\n`);
+    await fetchHead(upstream, dir, signal);
+  }
+  return headCommit(dir);
+}
+
+async function cloneBare(upstream: string, gitDir: string, signal?: AbortSignal): Promise<void> {
+  await rm(gitDir, { recursive: true, force: true });
+  await mkdir(dirname(gitDir), { recursive: true });
+  const tmp = `${gitDir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await git(['clone', '--bare', '--no-tags', '--quiet', upstream, tmp], { signal });
+  await rename(tmp, gitDir);
+}
+
+async function fetchHead(upstream: string, gitDir: string, signal?: AbortSignal): Promise<void> {
+  const branch = (await git(['symbolic-ref', 'HEAD'], { gitDir })).toString().trim();
+  await git(['fetch', '--quiet', '--no-tags', '--force', upstream, `+HEAD:${branch}`], { gitDir, signal });
+}
+
+async function headCommit(gitDir: string): Promise<string> {
   return (await git(['rev-parse', '--verify', 'HEAD^{commit}'], { gitDir })).toString().trim();
 }
 

@@ -12,7 +12,8 @@
 // A rewritten (squashed) upstream history is diffed tree to tree as well. First run, a lost
 // last-mirrored commit, changed options, --limit or --full: full scan.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
 import type { DiscoverContext, DiscoverResult, Source } from '../types.js';
 import {
   crateFilePath,
@@ -25,7 +26,7 @@ import {
   withSlash,
   type IndexLine,
 } from './format.js';
-import { diffTrees, hasCommit, listTree, pinCommit, readBlob, readBlobs, syncRepo } from './git.js';
+import { diffTrees, hasCommit, listTree, pinCommit, readBlob, readBlobs, scratchRepo, syncRepo } from './git.js';
 import { StagingWriter } from './staging.js';
 
 export const CRATES_GIT_DIR = join('.mirror', 'crates-index.git');
@@ -49,8 +50,6 @@ interface CratesOptions {
   full: boolean;
 }
 
-export class CratesUsageError extends Error {}
-
 function stringList(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
@@ -60,16 +59,16 @@ function stringList(v: unknown): string[] {
 function readOptions(raw: Record<string, unknown>): CratesOptions {
   const baseUrl = raw['base-url'];
   if (typeof baseUrl !== 'string' || baseUrl === '') {
-    throw new CratesUsageError('crates: --base-url is required (the public URL of the mirror, e.g. https://mirror.example/)');
+    throw new UsageError('crates: --base-url is required (the public URL of the mirror, e.g. https://mirror.example/)');
   }
-  if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new CratesUsageError(`crates: --base-url must be an http(s) URL: ${baseUrl}`);
+  if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new UsageError(`crates: --base-url must be an http(s) URL: ${baseUrl}`);
   const cratesBase = raw['crates-base'];
   if (cratesBase !== undefined && (typeof cratesBase !== 'string' || !/^https?:\/\//.test(cratesBase))) {
-    throw new CratesUsageError(`crates: --crates-base must be an http(s) URL: ${String(cratesBase)}`);
+    throw new UsageError(`crates: --crates-base must be an http(s) URL: ${String(cratesBase)}`);
   }
   const limit = raw.limit;
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)) {
-    throw new CratesUsageError(`crates: --limit must be a non-negative integer: ${String(limit)}`);
+    throw new UsageError(`crates: --limit must be a non-negative integer: ${String(limit)}`);
   }
   return {
     baseUrl: withSlash(baseUrl),
@@ -99,11 +98,17 @@ function isCursor(c: unknown): c is CratesCursor {
   return typeof c === 'object' && c !== null && typeof (c as CratesCursor).commit === 'string' && typeof (c as CratesCursor).shape === 'string';
 }
 
+/** A dry run (`mirror plan`) stages outside <dest>/.mirror/ and must not write into the mirror. */
+function isDryRun(ctx: DiscoverContext): boolean {
+  const rel = relative(join(ctx.dest, '.mirror'), ctx.stagingDir);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel);
+}
+
 /** A local path is made absolute (git resolves it against its own cwd otherwise). */
 function resolveUpstream(upstream: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(upstream) || /^[^/]+@[^/]+:/.test(upstream)) return upstream;
   const abs = resolve(upstream);
-  if (!existsSync(abs)) throw new CratesUsageError(`crates: upstream index not found: ${upstream}`);
+  if (!existsSync(abs)) throw new UsageError(`crates: upstream index not found: ${upstream}`);
   return abs;
 }
 
@@ -266,14 +271,23 @@ export const cratesSource: Source = {
   async discover(upstream: string, ctx: DiscoverContext): Promise<DiscoverResult> {
     const opts = readOptions(ctx.options);
     const source = resolveUpstream(upstream);
-    const gitDir = join(ctx.dest, CRATES_GIT_DIR);
+    const mirrorClone = join(ctx.dest, CRATES_GIT_DIR);
+    const haveClone = existsSync(join(mirrorClone, 'HEAD'));
     const prev = isCursor(ctx.cursor) ? ctx.cursor : null;
-    // Pin the last mirrored commit before fetching: a squashed upstream history then still
-    // diffs tree to tree against what the mirror publishes.
-    if (prev && existsSync(join(gitDir, 'HEAD')) && (await hasCommit(gitDir, prev.commit))) {
-      await pinCommit(gitDir, LAST_MIRRORED_REF, prev.commit);
+    let gitDir = mirrorClone;
+    let commit: string;
+    if (isDryRun(ctx)) {
+      // `mirror plan` writes nothing under <dest>: fetch into a scratch repo instead.
+      gitDir = join(ctx.stagingDir, 'crates-index.git');
+      commit = await scratchRepo(source, gitDir, haveClone ? mirrorClone : null, ctx.signal);
+    } else {
+      // Pin the last mirrored commit before fetching: a squashed upstream history then still
+      // diffs tree to tree against what the mirror publishes.
+      if (prev && haveClone && (await hasCommit(mirrorClone, prev.commit))) {
+        await pinCommit(mirrorClone, LAST_MIRRORED_REF, prev.commit);
+      }
+      commit = await syncRepo(source, mirrorClone, ctx.signal);
     }
-    const commit = await syncRepo(source, gitDir, ctx.signal);
     const dlTemplate = opts.dlTemplateOverride ?? (await upstreamDlTemplate(gitDir, commit));
     const shape = shapeOf(opts);
     const em = new Emitter(ctx, opts, dlTemplate);

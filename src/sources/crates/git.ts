@@ -4,10 +4,11 @@
 // Measured against isomorphic-git on a 200k-file index (test/bench/crates.bench.ts): the CLI
 // reads blobs two orders of magnitude faster and also speaks git's dumb HTTP protocol, so every
 // git operation here goes through it. Upstream may be a local path or a URL.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 export class GitError extends Error {}
 
@@ -105,21 +106,45 @@ export interface TreeFile {
   oid: string;
 }
 
-/** Every blob of a commit's tree (recursive), in git's path order. */
-export async function listTree(gitDir: string, commit: string): Promise<TreeFile[]> {
-  const out = (await git(['ls-tree', '-r', '-z', '--full-tree', commit], { gitDir })).toString('utf8');
-  const files: TreeFile[] = [];
-  let start = 0;
-  while (start < out.length) {
-    const end = out.indexOf('\0', start);
-    const rec = out.slice(start, end < 0 ? out.length : end);
-    start = end < 0 ? out.length : end + 1;
-    // "<mode> SP <type> SP <oid> TAB <path>"
-    const tab = rec.indexOf('\t');
-    const [, type, oid] = rec.slice(0, tab).split(' ');
-    if (type === 'blob') files.push({ path: rec.slice(tab + 1), oid });
+/** Streams every blob of a commit's tree (recursive), in git's path order. */
+export async function* treeBlobs(gitDir: string, commit: string, signal?: AbortSignal): AsyncGenerator<TreeFile> {
+  const child = spawn('git', ['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--full-tree', commit], {
+    env: GIT_ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal,
+  });
+  const exited = exitOf(child);
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let completed = false;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      pending += decoder.write(chunk);
+      let start = 0;
+      for (let end = pending.indexOf('\0'); end >= 0; end = pending.indexOf('\0', start)) {
+        // "<mode> SP <type> SP <oid> TAB <path>"
+        const tab = pending.indexOf('\t', start);
+        const [, type, oid] = pending.slice(start, tab).split(' ');
+        if (type === 'blob') yield { path: pending.slice(tab + 1, end), oid };
+        start = end + 1;
+      }
+      pending = pending.slice(start);
+    }
+    completed = true;
+  } finally {
+    if (!completed) child.kill();
   }
-  return files;
+  const { code, stderr } = await exited;
+  if (code !== 0) throw new GitError(`git ls-tree failed: ${stderr.trim() || `exit ${code}`}`);
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
 }
 
 export interface TreeChange {
@@ -162,64 +187,76 @@ export async function readBlob(gitDir: string, spec: string): Promise<Buffer | n
 }
 
 /**
- * Streams the contents of `oids` (in order) through one `git cat-file --batch`, calling
- * `onBlob(index, content)` for each, in order. Writes are paced by stdin backpressure and
- * reads are parsed incrementally, so memory stays bounded by the largest blob.
+ * Reads many objects through one `git cat-file --batch`. `requests` yields "<oid> <tag>" lines
+ * (tag: any text without a newline); `onBlob(tag, content)` is called for each, in order.
+ * Requests are written while replies are parsed (stdin backpressure on one side, the awaited
+ * callback on the other), so memory stays bounded by the largest object.
  */
-export async function readBlobs(
+export async function catFile(
   gitDir: string,
-  oids: readonly string[],
-  onBlob: (index: number, content: Buffer) => void | Promise<void>,
+  requests: Iterable<string> | AsyncIterable<string>,
+  onBlob: (tag: string, content: Buffer) => void | Promise<void>,
   signal?: AbortSignal,
-): Promise<void> {
-  if (oids.length === 0) return;
-  const child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], {
+): Promise<number> {
+  const child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch=%(objectname) %(objecttype) %(objectsize) %(rest)'], {
     env: GIT_ENV,
     stdio: ['pipe', 'pipe', 'pipe'],
     signal,
   });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const exited = exitOf(child);
   child.stdin.on('error', () => {}); // reported through the exit status instead
 
+  let requested = 0;
+  let writeError: unknown = null;
   const writer = (async () => {
-    const chunk = 4096;
-    for (let i = 0; i < oids.length; i += chunk) {
-      const ok = child.stdin.write(oids.slice(i, i + chunk).join('\n') + '\n');
-      if (!ok) await new Promise<void>((r) => child.stdin.once('drain', r));
+    let batch = '';
+    const flush = async () => {
+      if (!child.stdin.write(batch)) await new Promise<void>((r) => child.stdin.once('drain', r));
+      batch = '';
+    };
+    for await (const line of requests) {
+      batch += line + '\n';
+      requested++;
+      if (batch.length >= 65536) await flush();
     }
+    if (batch) await flush();
     child.stdin.end();
-  })();
+  })().catch((err: unknown) => {
+    writeError = err;
+    child.kill();
+  });
 
-  let index = 0;
+  let replies = 0;
   let pending: Buffer = Buffer.alloc(0);
   let completed = false;
   try {
-  for await (const data of child.stdout as AsyncIterable<Buffer>) {
-    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-    for (;;) {
-      const nl = pending.indexOf(10);
-      if (nl < 0) break;
-      const header = pending.toString('latin1', 0, nl);
-      if (header.endsWith(' missing')) throw new GitError(`git object missing: ${header.split(' ')[0]}`);
-      const size = Number(header.slice(header.lastIndexOf(' ') + 1));
-      if (!Number.isFinite(size)) throw new GitError(`unexpected git cat-file output: ${header.slice(0, 80)}`);
-      if (pending.length < nl + 1 + size + 1) break;
-      const content = pending.subarray(nl + 1, nl + 1 + size);
-      pending = pending.subarray(nl + 1 + size + 1);
-      await onBlob(index++, content);
+    for await (const data of child.stdout as AsyncIterable<Buffer>) {
+      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+      for (;;) {
+        const nl = pending.indexOf(10);
+        if (nl < 0) break;
+        // "<oid> <type> <size> <tag>", or "<oid> missing"
+        const header = pending.toString('utf8', 0, nl);
+        const [oid, type, sizeText] = header.split(' ', 3);
+        if (type === 'missing') throw new GitError(`git object missing: ${oid}`);
+        const size = Number(sizeText);
+        if (!Number.isSafeInteger(size)) throw new GitError(`unexpected git cat-file output: ${header.slice(0, 80)}`);
+        if (pending.length < nl + 1 + size + 1) break;
+        const tag = header.slice(oid.length + type.length + sizeText.length + 3);
+        const content = pending.subarray(nl + 1, nl + 1 + size);
+        pending = pending.subarray(nl + 1 + size + 1);
+        replies++;
+        await onBlob(tag, content);
+      }
     }
-  }
     completed = true;
   } finally {
     if (!completed) child.kill();
   }
   await writer;
-  const code = await exited;
+  if (writeError) throw writeError;
+  const { code, stderr } = await exited;
   if (code !== 0) throw new GitError(`git cat-file failed: ${stderr.trim() || `exit ${code}`}`);
-  if (index !== oids.length) throw new GitError(`git cat-file returned ${index} of ${oids.length} objects`);
+  if (replies !== requested) throw new GitError(`git cat-file returned ${replies} of ${requested} objects`);
+  return replies;
 }

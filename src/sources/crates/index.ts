@@ -26,7 +26,7 @@ import {
   withSlash,
   type IndexLine,
 } from './format.js';
-import { diffTrees, hasCommit, listTree, pinCommit, readBlob, readBlobs, scratchRepo, syncRepo } from './git.js';
+import { catFile, diffTrees, hasCommit, pinCommit, readBlob, scratchRepo, syncRepo, treeBlobs } from './git.js';
 import { StagingWriter } from './staging.js';
 
 export const CRATES_GIT_DIR = join('.mirror', 'crates-index.git');
@@ -202,53 +202,58 @@ class Emitter {
 }
 
 async function fullScan(ctx: DiscoverContext, gitDir: string, commit: string, em: Emitter, wanted: (name: string) => boolean): Promise<void> {
-  const files = (await listTree(gitDir, commit)).filter((f) => {
-    if (isIndexPath(f.path)) return wanted(nameOfIndexPath(f.path));
-    if (f.path.includes('/') && !f.path.split('/').some((seg) => seg.startsWith('.'))) {
-      ctx.log.warn({ path: f.path }, 'crates: skipping a file that is not at its index path');
+  ctx.log.info({ commit }, 'crates: full scan of the index');
+  const requests = async function* () {
+    for await (const f of treeBlobs(gitDir, commit, ctx.signal)) {
+      if (isIndexPath(f.path)) {
+        if (wanted(nameOfIndexPath(f.path))) yield `${f.oid} ${f.path}`;
+      } else if (f.path.includes('/') && !f.path.split('/').some((seg) => seg.startsWith('.'))) {
+        ctx.log.warn({ path: f.path }, 'crates: skipping a file that is not at its index path');
+      }
     }
-    return false;
-  });
-  ctx.log.info({ files: files.length, commit }, 'crates: full scan of the index');
-  await readBlobs(
-    gitDir,
-    files.map((f) => f.oid),
-    (i, content) => {
-      const path = files[i].path;
-      return em.crateFile(path, em.kept(em.lines(path, content, true)));
-    },
-    ctx.signal,
-  );
+  };
+  const files = await catFile(gitDir, requests(), (path, content) => em.crateFile(path, em.kept(em.lines(path, content, true))), ctx.signal);
+  ctx.log.info({ files, versions: em.versions }, 'crates: full scan done');
 }
 
 async function deltaScan(ctx: DiscoverContext, gitDir: string, from: string, to: string, em: Emitter, wanted: (name: string) => boolean): Promise<void> {
   const changes = (await diffTrees(gitDir, from, to)).filter((c) => isIndexPath(c.path) && wanted(nameOfIndexPath(c.path)));
   ctx.log.info({ changed: changes.length, from, to }, 'crates: incremental scan of the index');
-  // One batch read: each change's old blob (if any) then its new blob (if any).
-  const oids: string[] = [];
-  for (const c of changes) {
-    if (c.oldOid) oids.push(c.oldOid);
-    if (c.newOid) oids.push(c.newOid);
-  }
-  let ci = 0;
+  // One batch read: each change's old blob (if any), then its new blob (if any).
+  const requests: string[] = [];
+  changes.forEach((c, i) => {
+    if (c.oldOid) requests.push(`${c.oldOid} ${i} old`);
+    if (c.newOid) requests.push(`${c.newOid} ${i} new`);
+  });
   let old: Buffer | null = null;
-  await readBlobs(
+  await catFile(
     gitDir,
-    oids,
-    async (_i, content) => {
-      const c = changes[ci];
-      if (c.oldOid && old === null) {
-        old = Buffer.from(content);
-        if (c.newOid) return;
+    requests,
+    async (tag, content) => {
+      const [index, which] = tag.split(' ');
+      const c = changes[Number(index)];
+      if (which === 'old' && c.newOid) {
+        old = content;
+        return;
       }
-      const oldKept = old ? em.kept(em.lines(c.path, old, false)) : [];
-      const newKept = c.newOid ? em.kept(em.lines(c.path, content, true)) : [];
-      const newFiles = new Set(newKept.map((l) => crateFilePath(l.version.name, l.version.vers)));
-      em.dropLines(oldKept.filter((l) => !newFiles.has(crateFilePath(l.version.name, l.version.vers))));
-      if (newKept.length > 0) await em.crateFile(c.path, newKept);
-      else if (oldKept.length > 0) ctx.emit({ kind: 'drop', path: `index/${c.path}` });
+      const newLines = which === 'new' ? em.lines(c.path, content, true) : [];
+      const previous = which === 'old' ? content : old;
       old = null;
-      ci++;
+      const newKept = em.kept(newLines);
+      if (newKept.length > 0) await em.crateFile(c.path, newKept);
+      else ctx.emit({ kind: 'drop', path: `index/${c.path}` });
+      if (previous) {
+        // Versions published before and missing now are dropped. Lines that did not change
+        // are still there: only the others need parsing.
+        const unchanged = new Set(newLines.map((l) => l.text));
+        const changed = previous
+          .toString('utf8')
+          .split('\n')
+          .filter((t) => t.trim() !== '' && !unchanged.has(t.trim()))
+          .join('\n');
+        const kept = new Set(newKept.map((l) => crateFilePath(l.version.name, l.version.vers)));
+        em.dropLines(em.kept(em.lines(c.path, Buffer.from(changed), false)).filter((l) => !kept.has(crateFilePath(l.version.name, l.version.vers))));
+      }
     },
     ctx.signal,
   );

@@ -101,6 +101,10 @@ describe('crates discover', () => {
     expect(paths(r1, 'index')).toEqual(['index/1/a', 'index/2/bc', 'index/3/c/c_d', 'index/config.json', 'index/my/-c/my-crate']);
     expect(r1.staged('index/2/bc')).toBe(readFileSync(join(up.indexDir, '2/bc'), 'utf8'));
     expect(JSON.parse(r1.staged('index/config.json'))).toEqual({ dl: 'https://m.example/crates/{crate}/{crate}-{version}.crate' });
+    const viaBase = await discover(url, join(tmp, 'dest-base'), null, { 'crates-base': 'https://static.example' });
+    expect(viaBase.entries.find((e) => e.path === 'crates/Bc/Bc-0.1.0.crate')).toMatchObject({
+      url: 'https://static.example/crates/Bc/Bc-0.1.0.crate',
+    });
     const cfg = r1.entries.find((e) => e.path === 'index/config.json');
     expect(cfg).toMatchObject({ stage: 1 });
 

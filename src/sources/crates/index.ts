@@ -128,6 +128,7 @@ async function upstreamDlTemplate(gitDir: string, commit: string): Promise<strin
 /** Emits blobs, sidecars and the staged index file of one crate; tracks mirrored paths. */
 class Emitter {
   private readonly writer = new StagingWriter();
+  /** Versions emitted so far (also what --limit counts). */
   versions = 0;
 
   constructor(
@@ -149,7 +150,6 @@ class Emitter {
     if (this.opts.limit !== undefined) {
       const room = Math.max(0, this.opts.limit - this.versions);
       if (out.length > room) out = out.slice(0, room);
-      this.versions += out.length;
     }
     return out;
   }
@@ -157,6 +157,7 @@ class Emitter {
   /** Emits everything one crate file publishes: its .crate blobs, sidecars and index file. */
   async crateFile(path: string, lines: IndexLine[]): Promise<void> {
     if (lines.length === 0) return;
+    this.versions += lines.length;
     const { ctx, opts } = this;
     const indexPath = `index/${path}`;
     for (const { version: v, text } of lines) {

@@ -7,10 +7,14 @@ import { registerGlobalFlags } from './commands/common.js';
 import * as syncCommands from './commands/sync.js';
 import * as auditCommands from './commands/audit.js';
 import * as demoCommand from './commands/demo.js';
+import * as serveCommand from './commands/serve.js';
+import * as inventoryCommand from './commands/inventory.js';
+import * as bundleCommands from './commands/bundle.js';
+import * as manifestCommand from './commands/manifest.js';
 
 const cli = cac('mirror');
 registerGlobalFlags(cli);
-for (const module of [syncCommands, auditCommands, demoCommand]) module.register(cli);
+for (const module of [syncCommands, auditCommands, demoCommand, serveCommand, inventoryCommand, bundleCommands, manifestCommand]) module.register(cli);
 cli.help();
 cli.version(VERSION);
 

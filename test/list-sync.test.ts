@@ -3,7 +3,7 @@
 // SIGKILL mid-run, hostile paths and a concurrent second run.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCli } from './helpers/cli.js';
@@ -104,10 +104,12 @@ describe('list sync', () => {
     const flipped = up.mirrorPath(dest, a);
     const bytes = readFileSync(flipped);
     bytes[10] ^= 0xff;
-    const mtime = statSync(flipped).mtime;
     writeFileSync(flipped, bytes);
-    const { utimesSync } = await import('node:fs');
-    utimesSync(flipped, mtime, mtime); // same size, same mtime: only a re-hash can tell
+    // Same size, and the mtime the DB recorded: only a re-hash can tell.
+    const d = db();
+    const recorded = d.prepare('SELECT present_mtime_ms FROM files WHERE path = ?').pluck().get(`${up.host}/${a}`) as number;
+    d.close();
+    utimesSync(flipped, (recorded + 0.5) / 1000, (recorded + 0.5) / 1000);
     truncateSync(up.mirrorPath(dest, b), 10);
     rmSync(up.mirrorPath(dest, c));
 
@@ -136,6 +138,11 @@ describe('list sync', () => {
     const goodCursor = cursor();
     const target = 'pool/bad/liar.bin';
     up.put({ path: target, content: Buffer.from('the real bytes\n') });
+    // In the same run upstream also replaces an existing file: its new bytes must not go live
+    // while the run fails (the old index still describes the old bytes).
+    const replaced = [...up.files.keys()][5];
+    const oldBytes = up.files.get(replaced)!;
+    up.put({ path: replaced, content: Buffer.from('replacement bytes\n') });
     const lies = new Map([[target, 'f'.repeat(64)]]);
     up.writeLists([], lies);
 
@@ -143,6 +150,7 @@ describe('list sync', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/sha256 mismatch/);
     expect(existsSync(up.mirrorPath(dest, target))).toBe(false);
+    expect(readFileSync(up.mirrorPath(dest, replaced))).toEqual(oldBytes);
     expect(readdirSync(join(dest, '.mirror')).filter((n) => n === 'tmp' || n === 'staging')).toEqual([]);
     expect(cursor()).toBe(goodCursor);
     expect(lastRun()).toMatchObject({ outcome: 'failed', failed: 1 });
@@ -150,7 +158,7 @@ describe('list sync', () => {
     up.writeLists(); // upstream fixes its checksums
     const good = await sync();
     expect(good.code, good.stderr).toBe(0);
-    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 1 });
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 2 });
     expect(cursor()).not.toBe(goodCursor);
     expectMirrorMatchesUpstream();
   });

@@ -115,10 +115,17 @@ export function register(cli: CAC): void {
     );
 
   cli
-    .command('status <dest>', 'Show the last run, size and health of a mirror')
+    .command('status [...args]', 'Show the last run, size and health: status <dest>, or status --config mirror.toml [JOB...]')
     .option('--json', 'Print as JSON (the fields of .mirror/status.json)')
-    .action((dest: string, flags: AuditFlags) =>
+    .option('--config <file>', 'A table of every job of a mirror.toml (or the JOB names given)')
+    .action((args: string[], flags: AuditFlags & { config?: string }) =>
       runCommand(async () => {
+        if (flags.config !== undefined) {
+          const { statusFromConfig } = await import('./status-config.js');
+          return statusFromConfig(String(flags.config), args, flags.json === true);
+        }
+        if (args.length !== 1) throw new UsageError('usage: mirror status <dest> (or mirror status --config mirror.toml [JOB...])');
+        const [dest] = args;
         const { layoutFor } = await import('../engine/layout.js');
         const { openStateDb } = await import('../state/db.js');
         const { readStatusFromDb } = await import('../engine/status.js');

@@ -31,10 +31,15 @@ export function sourceOptionValues(source: Source, flags: Record<string, unknown
   }
   const values: Record<string, unknown> = {};
   for (const spec of source.options) {
-    const value = flags[toCamel(spec.flag)];
+    const value = spec.type === 'boolean' && spec.flag.startsWith('no-') ? negated(flags, spec.flag) : flags[toCamel(spec.flag)];
     values[spec.flag] = value === undefined ? spec.default : coerce(spec, value);
   }
   return values;
+}
+
+/** cac reads `--no-foo` as foo=false (default true): a declared 'no-foo' flag is set when foo is false. */
+function negated(flags: Record<string, unknown>, flag: string): true | undefined {
+  return flags[toCamel(flag.slice(3))] === false ? true : undefined;
 }
 
 function coerce(spec: SourceOptionSpec, value: unknown): unknown {

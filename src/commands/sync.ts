@@ -1,43 +1,71 @@
 // `mirror sync <kind> <upstream> <dest>` and `mirror plan <kind> <upstream> <dest>`.
 import type { CAC } from 'cac';
-import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK } from '../errors.js';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
+import { parseSize } from '../ops/units.js';
 
-interface SyncFlags extends GlobalFlags {
+export interface SyncFlags extends GlobalFlags {
   maxDelete?: string | number;
   force?: boolean;
   json?: boolean;
+  config?: string;
+  parallel?: string | number;
+  listen?: string;
+  linger?: string | number;
+  metricsFile?: string;
+  manifestMaxSize?: string | number;
   [flag: string]: unknown;
 }
 
 export function register(cli: CAC): void {
   const sync = cli
-    .command('sync <kind> <upstream> <dest>', 'Mirror <upstream> into <dest> (kinds: see `mirror kinds`)')
+    .command('sync [...args]', 'Mirror: sync <kind> <upstream> <dest>, or sync --config mirror.toml [JOB...]')
     .option('--max-delete <limit>', 'Refuse to delete more than this many files (500) or share of the mirror (10%)', { default: '10%' })
     .option('--force', 'Delete beyond --max-delete')
-    .action((kind: string, upstream: string, dest: string, flags: SyncFlags) =>
+    .option('--config <file>', 'Run the jobs of a mirror.toml (all, or the JOB names given)')
+    .option('--parallel <n>', 'With --config: jobs run at once (default 1)')
+    .option('--listen <addr>', 'Serve Prometheus /metrics and /status on HOST:PORT (loopback unless a host is given)')
+    .option('--linger <seconds>', 'Keep serving metrics this long after the work ends')
+    .option('--metrics-file <path>', 'Write the final metrics for the node_exporter textfile collector')
+    .option('--manifest-max-size <size>', 'Rotate .mirror/manifest.jsonl at a run start once it is this big', { default: '256M' })
+    .action((args: string[], flags: SyncFlags) =>
       runCommand(async () => {
+        if (flags.config !== undefined) {
+          const { syncFromConfig } = await import('./sync-config.js');
+          return syncFromConfig(String(flags.config), args, flags);
+        }
+        if (args.length !== 3) throw new UsageError('usage: mirror sync <kind> <upstream> <dest> (or mirror sync --config mirror.toml [JOB...])');
+        const [kind, upstream, dest] = args;
         const log = await makeLogger(flags);
-        const { requireSource, runSync } = await import('../engine/sync.js');
+        const { requireSource } = await import('../engine/sync.js');
         const { parseMaxDelete } = await import('../engine/collect.js');
         const { formatBytes } = await import('../engine/progress.js');
+        const { runObservedSync, withMetrics } = await import('../ops/jobs.js');
+        const { basename, resolve } = await import('node:path');
         const source = requireSource(kind);
-        const summary = await runSync({
-          kind,
-          upstream,
-          dest,
-          sourceOptions: sourceOptionValues(source, flags),
-          statePath: flags.state,
-          concurrency: parseConcurrency(flags.concurrency),
-          maxDelete: parseMaxDelete(flags.maxDelete),
-          force: flags.force === true,
-          contact: flags.contact,
-          rateLimit: parseRate(flags.rateLimit),
-          log,
-          progress: flags.progress !== false,
-          signal: interruptSignal(log),
-        });
+        const signal = interruptSignal(log);
+        const job = basename(resolve(dest));
+        const summary = await withMetrics(metricsOutput(flags), log, signal, (metrics) =>
+          runObservedSync({
+            kind,
+            upstream,
+            dest,
+            sourceOptions: sourceOptionValues(source, flags),
+            statePath: flags.state,
+            concurrency: parseConcurrency(flags.concurrency),
+            maxDelete: parseMaxDelete(flags.maxDelete),
+            force: flags.force === true,
+            contact: flags.contact,
+            rateLimit: parseRate(flags.rateLimit),
+            log,
+            progress: flags.progress !== false,
+            signal,
+            job,
+            manifestMaxSize: parseManifestMaxSize(flags.manifestMaxSize),
+            metrics,
+          }),
+        );
         const c = summary.counts;
         const secs = ((summary.endedAt - summary.startedAt) / 1000).toFixed(1);
         process.stdout.write(
@@ -104,4 +132,22 @@ export function register(cli: CAC): void {
       return EXIT_OK;
     }),
   );
+}
+
+export function metricsOutput(flags: { listen?: unknown; linger?: unknown; metricsFile?: unknown }) {
+  const linger = flags.linger === undefined ? undefined : Number(flags.linger);
+  if (linger !== undefined && !(Number.isFinite(linger) && linger >= 0)) throw new UsageError(`--linger takes seconds, not '${String(flags.linger)}'`);
+  if (linger && !flags.listen) throw new UsageError('--linger needs --listen');
+  return {
+    listen: flags.listen === undefined ? undefined : String(flags.listen),
+    linger,
+    metricsFile: flags.metricsFile === undefined ? undefined : String(flags.metricsFile),
+  };
+}
+
+export function parseManifestMaxSize(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(String(value)) ? Number(value) : parseSize(String(value));
+  if (!n || n < 1) throw new UsageError(`--manifest-max-size takes a size like 256M, not '${String(value)}'`);
+  return n;
 }

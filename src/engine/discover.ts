@@ -97,7 +97,7 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
       const size = statSync(entry.stagedFile).size;
       batch.push([entry.path, 'index', null, size, '{}', entry.stagedFile, entry.stage]);
     } else {
-      batch.push([entry.path, 'drop', null, null, '{}', null, null]);
+      batch.push([entry.path, entry.kind, null, null, '{}', null, null]);
     }
     if (batch.length >= BATCH) flush();
   };

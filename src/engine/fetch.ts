@@ -2,10 +2,15 @@
 // `.mirror/tmp/`, then places finished files in groups (group commit): fsync the group's tmp
 // files, rename each into place, fsync the touched directories once, and record the whole group
 // in one DB transaction. A file that fails verification never reaches its final path.
+// A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
+// here: the live index still describes the old bytes, so the verified file waits in TEMP
+// `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
 import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type Database from 'better-sqlite3';
 import type { StateDb } from '../state/db.js';
+import { prepareRecords } from './records.js';
 import { DownloadError, type Downloader, type DownloadResult } from '../http/downloader.js';
 import { parseChecksums } from './checksums.js';
 import { syncDirs, syncFile } from './durable.js';
@@ -22,6 +27,19 @@ interface TodoRow {
   url: string;
   size: number | null;
   checksums: string;
+  replaces: number;
+}
+
+/** (Re)creates TEMP `todo`, the download list: fill it with INSERT … SELECT. */
+export function createTodoTable(raw: Database.Database): void {
+  raw.exec(`
+    DROP TABLE IF EXISTS temp.todo;
+    CREATE TEMP TABLE todo (path TEXT NOT NULL, url TEXT NOT NULL, size INTEGER, checksums TEXT NOT NULL,
+                            replaces INTEGER NOT NULL DEFAULT 0);
+    CREATE TEMP TABLE IF NOT EXISTS deferred (path TEXT PRIMARY KEY, tmp_file TEXT NOT NULL, url TEXT NOT NULL,
+                            size INTEGER, checksums TEXT NOT NULL, present_size INTEGER NOT NULL,
+                            mtime INTEGER NOT NULL, sha256 TEXT);
+    DELETE FROM temp.deferred;`);
 }
 
 interface Finished {
@@ -56,25 +74,13 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const { raw } = p.state;
   const counts: FetchCounts = { downloaded: 0, failed: 0, bytes: 0, failures: [] };
   const page = raw.prepare(
-    `SELECT rowid, path, url, size, checksums FROM temp.todo WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
+    `SELECT rowid, path, url, size, checksums, replaces FROM temp.todo WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
   );
-  const recordPresent = raw.prepare(`
-    INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size,
-                       present_mtime_ms, present_sha256, verified_at, error, updated_run)
-    VALUES (@path, @source, 'blob', @url, @size, @checksums, NULL, 'present', @presentSize,
-            @mtime, @sha256, @now, NULL, @run)
-    ON CONFLICT (path) DO UPDATE SET
-      source = excluded.source, role = 'blob', url = excluded.url, size = excluded.size,
-      checksums = excluded.checksums, stage = NULL, state = 'present',
-      present_size = excluded.present_size, present_mtime_ms = excluded.present_mtime_ms,
-      present_sha256 = excluded.present_sha256, verified_at = excluded.verified_at,
-      error = NULL, updated_run = excluded.updated_run`);
-  const recordFailed = raw.prepare(`
-    INSERT INTO files (path, source, role, url, size, checksums, state, error, updated_run)
-    VALUES (@path, @source, 'blob', @url, @size, @checksums, 'failed', @error, @run)
-    ON CONFLICT (path) DO UPDATE SET
-      url = excluded.url, size = excluded.size, checksums = excluded.checksums,
-      state = 'failed', error = excluded.error, updated_run = excluded.updated_run`);
+  const defer = raw.prepare(
+    `INSERT OR REPLACE INTO temp.deferred (path, tmp_file, url, size, checksums, present_size, mtime, sha256)
+     VALUES (@path, @tmpFile, @url, @size, @checksums, @presentSize, @mtime, @sha256)`,
+  );
+  const records = prepareRecords(raw);
 
   let group: Finished[] = [];
   let failedGroup: { row: TodoRow; error: DownloadError | Error; startedAt: number }[] = [];
@@ -90,15 +96,18 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
 
   const commitGroup = async (items: Finished[], failures: typeof failedGroup) => {
     const placed: { item: Finished; mtime: number; final: string }[] = [];
+    const deferred: { item: Finished; mtime: number }[] = [];
     const stats = await Promise.all(items.map((item) => syncFile(item.tmpFile).catch((err: Error) => err)));
     items.forEach((item, i) => {
       const st = stats[i];
       if (st instanceof Error) return fail(item.row, st, item.startedAt);
+      const mtime = Math.floor(st.mtimeMs);
+      if (item.row.replaces) return void deferred.push({ item, mtime });
       try {
         p.tree.ensureParentDirs(item.row.path);
         const final = p.tree.resolve(item.row.path);
         renameSync(item.tmpFile, final);
-        placed.push({ item, mtime: Math.floor(st.mtimeMs), final });
+        placed.push({ item, mtime, final });
       } catch (err) {
         rmSync(item.tmpFile, { force: true });
         fail(item.row, new Error(`cannot place ${item.row.path}: ${(err as Error).message}`), item.startedAt);
@@ -108,12 +117,14 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     const now = Date.now();
     raw.transaction(() => {
       for (const { item, mtime } of placed) {
-        recordPresent.run({
+        records.placed({
           path: item.row.path,
           source: p.source,
+          role: 'blob',
           url: item.row.url,
           size: item.row.size,
           checksums: item.row.checksums,
+          stage: null,
           presentSize: item.result.size,
           mtime,
           sha256: item.result.checksums.sha256 ?? null,
@@ -121,11 +132,23 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
           run: p.runId,
         });
       }
+      for (const { item, mtime } of deferred) {
+        defer.run({
+          path: item.row.path,
+          tmpFile: item.tmpFile,
+          url: item.row.url,
+          size: item.row.size,
+          checksums: item.row.checksums,
+          presentSize: item.result.size,
+          mtime,
+          sha256: item.result.checksums.sha256 ?? null,
+        });
+      }
       for (const { row, error } of failures) {
-        recordFailed.run({ path: row.path, source: p.source, url: row.url, size: row.size, checksums: row.checksums, error: error.message, run: p.runId });
+        records.failed({ path: row.path, source: p.source, url: row.url, size: row.size, checksums: row.checksums, error: error.message, run: p.runId });
       }
     })();
-    for (const { item } of placed) {
+    for (const { item } of [...placed, ...deferred]) {
       counts.downloaded++;
       counts.bytes += item.result.size;
       p.events.emit('file', {
@@ -207,4 +230,59 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   scheduleCommit(true);
   await committing;
   return counts;
+}
+
+/**
+ * Moves the replacing downloads held back by fetch into place (publish time, before any index),
+ * durably, and records them.
+ */
+export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source: string; runId: number }): Promise<number> {
+  const { raw } = p.state;
+  const records = prepareRecords(raw);
+  const page = raw.prepare(`SELECT rowid, * FROM temp.deferred WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
+  let placed = 0;
+  let last = 0;
+  for (;;) {
+    const rows = page.all(last) as {
+      rowid: number;
+      path: string;
+      tmp_file: string;
+      url: string;
+      size: number | null;
+      checksums: string;
+      present_size: number;
+      mtime: number;
+      sha256: string | null;
+    }[];
+    if (rows.length === 0) break;
+    last = rows[rows.length - 1].rowid;
+    const finals = rows.map((row) => {
+      p.tree.ensureParentDirs(row.path);
+      const final = p.tree.resolve(row.path);
+      renameSync(row.tmp_file, final);
+      return final;
+    });
+    await syncDirs(finals);
+    const now = Date.now();
+    raw.transaction(() => {
+      for (const row of rows) {
+        records.placed({
+          path: row.path,
+          source: p.source,
+          role: 'blob',
+          url: row.url,
+          size: row.size,
+          checksums: row.checksums,
+          stage: null,
+          presentSize: row.present_size,
+          mtime: row.mtime,
+          sha256: row.sha256,
+          now,
+          run: p.runId,
+        });
+      }
+    })();
+    placed += rows.length;
+  }
+  return placed;
 }

@@ -7,6 +7,7 @@
 // Keeps are everything else that is wanted. Sizing is computed from those tables.
 import type Database from 'better-sqlite3';
 import type { DiscoverMode } from '../sources/types.js';
+import { createTodoTable } from './fetch.js';
 
 export interface Sizing {
   files: number;
@@ -22,10 +23,10 @@ export interface PlanSummary {
 }
 
 export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSummary {
+  createTodoTable(raw);
   raw.exec(`
-    DROP TABLE IF EXISTS temp.todo;
-    CREATE TEMP TABLE todo AS
-      SELECT i.path, i.url, i.size, i.checksums
+    INSERT INTO temp.todo (path, url, size, checksums, replaces)
+      SELECT i.path, i.url, i.size, i.checksums, f.present_size IS NOT NULL
       FROM temp.incoming i LEFT JOIN main.files f ON f.path = i.path
       WHERE i.kind = 'blob'
         AND (f.path IS NULL
@@ -43,8 +44,8 @@ export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSum
   } else {
     // Files an earlier run failed or `verify` found missing are not in a delta: retry them too.
     raw.exec(`
-      INSERT INTO temp.todo (path, url, size, checksums)
-        SELECT f.path, f.url, f.size, f.checksums FROM main.files f
+      INSERT INTO temp.todo (path, url, size, checksums, replaces)
+        SELECT f.path, f.url, f.size, f.checksums, f.present_size IS NOT NULL FROM main.files f
         WHERE f.state IN ('pending', 'failed', 'missing') AND f.role = 'blob' AND f.url IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM temp.incoming i WHERE i.path = f.path);
       CREATE TEMP TABLE doomed AS

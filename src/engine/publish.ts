@@ -6,6 +6,7 @@ import { renameSync } from 'node:fs';
 import { sha256File } from '../util/hash-file.js';
 import type { StateDb } from '../state/db.js';
 import { syncDirs, syncFile } from './durable.js';
+import { prepareRecords } from './records.js';
 import type { RunEvents } from './events.js';
 import type { SafeTree } from './safe-path.js';
 
@@ -30,17 +31,7 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
   const { raw } = p.state;
   const stages = raw.prepare(`SELECT DISTINCT stage FROM temp.incoming WHERE kind = 'index' ORDER BY stage`).pluck().all() as number[];
   const rowsOfStage = raw.prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`);
-  const record = raw.prepare(`
-    INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size,
-                       present_mtime_ms, present_sha256, verified_at, error, updated_run)
-    VALUES (@path, @source, 'index', NULL, @size, @checksums, @stage, 'present', @size, @mtime,
-            @sha256, @now, NULL, @run)
-    ON CONFLICT (path) DO UPDATE SET
-      source = excluded.source, role = 'index', url = NULL, size = excluded.size,
-      checksums = excluded.checksums, stage = excluded.stage, state = 'present',
-      present_size = excluded.present_size, present_mtime_ms = excluded.present_mtime_ms,
-      present_sha256 = excluded.present_sha256, verified_at = excluded.verified_at,
-      error = NULL, updated_run = excluded.updated_run`);
+  const records = prepareRecords(raw);
   const publishGroup = async (rows: StagedRow[]) => {
     const facts = await Promise.all(
       rows.map(async (row) => {
@@ -59,12 +50,15 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
     const now = Date.now();
     raw.transaction(() => {
       for (const { row, st, sha256 } of facts) {
-        record.run({
+        records.placed({
           path: row.path,
           source: p.source,
+          role: 'index',
+          url: null,
           size: st.size,
           checksums: JSON.stringify({ sha256 }),
           stage: row.stage,
+          presentSize: st.size,
           mtime: Math.floor(st.mtimeMs),
           sha256,
           now,

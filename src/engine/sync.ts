@@ -12,7 +12,7 @@ import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, type PlanSummary } from './plan.js';
-import { fetchAll } from './fetch.js';
+import { fetchAll, placeDeferred } from './fetch.js';
 import { publishIndexes } from './publish.js';
 import { collectGarbage, type MaxDelete } from './collect.js';
 import { RunEvents, type RunCounts, type RunSummary } from './events.js';
@@ -39,6 +39,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Job name for status.json (defaults to the dest directory's name). */
   name?: string;
+  /** Called with the run's downloader once it exists (metrics read its live stats). */
+  onDownloader?: (downloader: Downloader) => void;
 }
 
 export function userAgent(contact?: string): string {
@@ -86,6 +88,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       signal,
       onRequest: (e) => events.emit('request', e),
     });
+    opts.onDownloader?.(downloader);
     const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
     let bytesDownloaded = 0;
     let error: string | undefined;
@@ -119,6 +122,8 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
       | string
       | undefined;
+    const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE role = 'index' AND state = 'missing' LIMIT 1`).get() !== undefined;
+    if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
     log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
     let discovered;
     try {
@@ -128,7 +133,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
         state,
         stagingDir: layout.stagingDir,
         dest: layout.dest,
-        cursor: cursorRow ? JSON.parse(cursorRow) : null,
+        cursor: cursorRow && !indexesMissing ? JSON.parse(cursorRow) : null,
         options: opts.sourceOptions,
         downloader,
         log,
@@ -200,15 +205,21 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       return finish('failed', EXIT_FAILURES);
     }
 
+    await placeDeferred({ state, tree, source: opts.kind, runId });
     counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
     const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
     counts.deleted = collected.deleted;
-    raw
-      .prepare(
-        `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      )
-      .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
+    // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
+    // the next run looks at the same changes again; a refused deletion does not (the DB keeps
+    // those files as stale for `mirror gc`).
+    if (discovered.problems.length === 0) {
+      raw
+        .prepare(
+          `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
+    }
 
     const problems = [...discovered.problems, ...(collected.refused ? [collected.refused] : [])];
     if (problems.length > 0) {

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { StateDb } from '../state/db.js';
 import { Downloader } from '../http/downloader.js';
 import { HashPool } from './hash-pool.js';
-import { fetchAll } from './fetch.js';
+import { createTodoTable, fetchAll } from './fetch.js';
 import { RunEvents } from './events.js';
 import { SafeTree, PRIVATE_DIR } from './safe-path.js';
 import { parseChecksums } from './checksums.js';
@@ -196,9 +196,10 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
 async function repair(o: VerifyOptions, paths: string[]): Promise<number> {
   if (paths.length === 0) return 0;
   const { raw } = o.state;
-  raw.exec(`DROP TABLE IF EXISTS temp.todo; CREATE TEMP TABLE todo (path TEXT, url TEXT, size INTEGER, checksums TEXT)`);
+  createTodoTable(raw);
   const add = raw.prepare(
-    `INSERT INTO temp.todo SELECT path, url, size, checksums FROM files WHERE path = ? AND role = 'blob' AND url IS NOT NULL`,
+    `INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
+     WHERE path = ? AND role = 'blob' AND url IS NOT NULL`,
   );
   raw.transaction(() => {
     for (const path of paths) add.run(path);

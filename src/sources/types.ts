@@ -7,6 +7,8 @@
 //   - blobs: downloaded by the engine from `url`, verified against `size`/`checksums`;
 //   - indexes: files the adapter already wrote under ctx.stagingDir; the engine publishes them
 //     after every blob succeeded, in ascending `stage` order (the root index last);
+//   - keeps: files already in the mirror that must stay as they are (e.g. older by-hash
+//     generations): never downloaded, never published, not deleted in full mode;
 //   - drops (delta mode only): paths upstream no longer has.
 // Paths are relative, '/'-separated and untrusted: the engine validates every one.
 // The adapter returns the discovery mode and the cursor to store if the run fully succeeds.
@@ -32,12 +34,17 @@ export interface IndexEntry {
   stage: number;
 }
 
+export interface KeepEntry {
+  kind: 'keep';
+  path: string;
+}
+
 export interface DropEntry {
   kind: 'drop';
   path: string;
 }
 
-export type Entry = BlobEntry | IndexEntry | DropEntry;
+export type Entry = BlobEntry | IndexEntry | KeepEntry | DropEntry;
 
 /**
  * full: everything the mirror must hold was emitted; anything else is stale.
@@ -76,7 +83,10 @@ export interface DiscoverContext {
   dest: string;
   /** A fresh, empty directory for this run's staged downloads and generated indexes. */
   stagingDir: string;
-  /** The cursor stored by the last fully successful run, or null. */
+  /**
+   * The cursor stored by the last fully successful run, or null: null also when the mirror lost
+   * an index file since (verify found it missing), so that the adapter rediscovers everything.
+   */
   cursor: unknown;
   /** Adapter options as parsed from the command line / config. */
   options: Record<string, unknown>;

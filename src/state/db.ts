@@ -1,8 +1,10 @@
-// Opens the state DB (SQLite in WAL mode), applies pending migrations, and refuses a DB
-// written by a newer version. Hot paths use the raw better-sqlite3 handle with prepared
-// statements in large transactions; everything else goes through typed kysely queries.
+// Opens the state DB (SQLite in WAL mode), applies pending migrations with kysely's Migrator,
+// and refuses a DB written by a newer version. Queries use the better-sqlite3 handle with
+// prepared statements in large transactions (the hot paths move millions of rows); the table
+// types below describe the rows they read. kysely is loaded only when a migration is pending,
+// which keeps the start-up of every ordinary run short.
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Generated } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from '../../migrations/index.js';
@@ -59,7 +61,6 @@ export interface Schema {
 
 export interface StateDb {
   raw: Database.Database;
-  db: Kysely<Schema>;
   close(): Promise<void>;
 }
 
@@ -82,17 +83,18 @@ export async function openStateDb(path: string, opts: OpenOptions = {}): Promise
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = FILE');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
   const state: StateDb = {
     raw,
-    db,
     close: async () => {
-      await db.destroy();
+      raw.close();
     },
   };
   try {
-    refuseNewerSchema(raw, path);
-    if (!opts.readonly) await migrate(db);
+    const pending = pendingMigrations(raw, path);
+    if (pending > 0) {
+      if (opts.readonly) throw new UsageError(`state DB ${path} needs a schema upgrade; run 'mirror sync' on it first`);
+      await migrate(raw);
+    }
   } catch (err) {
     await state.close();
     throw err;
@@ -100,25 +102,31 @@ export async function openStateDb(path: string, opts: OpenOptions = {}): Promise
   return state;
 }
 
-function refuseNewerSchema(raw: Database.Database, path: string): void {
+/** How many known migrations the DB lacks; refuses a DB with migrations this version lacks. */
+function pendingMigrations(raw: Database.Database, path: string): number {
   const table = raw
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'`)
     .get();
-  if (!table) return;
-  const applied = raw.prepare('SELECT name FROM kysely_migration').pluck().all() as string[];
+  const applied = table ? (raw.prepare('SELECT name FROM kysely_migration').pluck().all() as string[]) : [];
   const unknown = applied.filter((name) => !(name in migrations));
   if (unknown.length > 0) {
     throw new UsageError(
       `state DB ${path} was written by a newer mirror (schema ${unknown.join(', ')}); upgrade mirror to use it`,
     );
   }
+  return Object.keys(migrations).length - applied.length;
 }
 
-async function migrate(db: Kysely<Schema>): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations },
-  });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw new Error(`state DB migration failed: ${(error as Error).message ?? String(error)}`);
+async function migrate(raw: Database.Database): Promise<void> {
+  const { Kysely, Migrator, SqliteDialect } = await import('kysely');
+  // The dialect must not close the shared handle when kysely is destroyed.
+  const database = { prepare: (sql: string) => raw.prepare(sql), close: () => undefined };
+  const db: Kysely<Schema> = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  try {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw new Error(`state DB migration failed: ${(error as Error).message ?? String(error)}`);
+  } finally {
+    await db.destroy();
+  }
 }

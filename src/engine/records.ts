@@ -1,0 +1,58 @@
+// The two ways a run records a file in the state DB: placed (present on disk, with what was
+// verified) or failed. One statement each, shared by fetch, publish and repair.
+import type Database from 'better-sqlite3';
+
+export interface PlacedFile {
+  path: string;
+  source: string;
+  role: 'blob' | 'index';
+  url: string | null;
+  size: number | null;
+  /** Canonical JSON of the expected checksums. */
+  checksums: string;
+  stage: number | null;
+  presentSize: number;
+  mtime: number;
+  sha256: string | null;
+  now: number;
+  run: number;
+}
+
+export interface FailedFile {
+  path: string;
+  source: string;
+  url: string;
+  size: number | null;
+  checksums: string;
+  error: string;
+  run: number;
+}
+
+export interface FileRecords {
+  placed(file: PlacedFile): void;
+  failed(file: FailedFile): void;
+}
+
+export function prepareRecords(raw: Database.Database): FileRecords {
+  const placed = raw.prepare(`
+    INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size,
+                       present_mtime_ms, present_sha256, verified_at, error, updated_run)
+    VALUES (@path, @source, @role, @url, @size, @checksums, @stage, 'present', @presentSize,
+            @mtime, @sha256, @now, NULL, @run)
+    ON CONFLICT (path) DO UPDATE SET
+      source = excluded.source, role = excluded.role, url = excluded.url, size = excluded.size,
+      checksums = excluded.checksums, stage = excluded.stage, state = 'present',
+      present_size = excluded.present_size, present_mtime_ms = excluded.present_mtime_ms,
+      present_sha256 = excluded.present_sha256, verified_at = excluded.verified_at,
+      error = NULL, updated_run = excluded.updated_run`);
+  const failed = raw.prepare(`
+    INSERT INTO files (path, source, role, url, size, checksums, state, error, updated_run)
+    VALUES (@path, @source, 'blob', @url, @size, @checksums, 'failed', @error, @run)
+    ON CONFLICT (path) DO UPDATE SET
+      url = excluded.url, size = excluded.size, checksums = excluded.checksums,
+      state = 'failed', error = excluded.error, updated_run = excluded.updated_run`);
+  return {
+    placed: (file) => void placed.run(file),
+    failed: (file) => void failed.run(file),
+  };
+}

@@ -1,0 +1,58 @@
+// Which files a bundle holds. Full bundle: every file of the mirror as it is on disk. With
+// `--since RUN`: the files the state DB records as written (downloaded or published) by a later
+// run, plus the paths the audit manifest records as deleted by a later run and absent now. When
+// the mirror has a state DB, the mirror lock is held while listing, and the bundle records the
+// last run it includes (the RUN to pass as --since next time).
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { layoutFor } from '../engine/layout.js';
+import { MirrorLock } from '../engine/lock.js';
+import { openStateDb } from '../state/db.js';
+import { readManifest } from './manifest.js';
+import { walkMirror, type MirrorFile } from './walk.js';
+
+export interface BundleMembers {
+  files: MirrorFile[];
+  deleted: string[];
+  run: number | null;
+}
+
+export async function bundleMembers(root: string, since: number | null, statePath?: string): Promise<BundleMembers> {
+  const layout = layoutFor(root, statePath);
+  if (!existsSync(layout.statePath)) {
+    if (since !== null) throw new UsageError(`--since needs the state DB, and ${layout.statePath} does not exist`);
+    const listing = await walkMirror(root);
+    return { files: listing.files, deleted: [], run: null };
+  }
+  const lock = MirrorLock.acquire(layout.lockFile, 'bundle');
+  const state = await openStateDb(layout.statePath, { readonly: true });
+  try {
+    const { raw } = state;
+    const run = raw.prepare(`SELECT max(id) FROM runs WHERE ended_at IS NOT NULL`).pluck().get() as number | null;
+    if (since === null) {
+      const listing = await walkMirror(root);
+      return { files: listing.files, deleted: [], run };
+    }
+    if (!raw.prepare(`SELECT 1 FROM runs WHERE id = ?`).get(since)) throw new UsageError(`--since ${since}: no such run in ${layout.statePath}`);
+    const paths = raw
+      .prepare(`SELECT path FROM files WHERE state = 'present' AND updated_run > ? ORDER BY path`)
+      .pluck()
+      .all(since) as string[];
+    const files: MirrorFile[] = [];
+    for (const path of paths) {
+      const st = await fs.stat(join(root, path)).catch(() => null);
+      if (!st?.isFile()) throw new UsageError(`${path} is recorded as present but missing on disk; run 'mirror verify --repair' first`);
+      files.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+    }
+    const present = raw.prepare(`SELECT 1 FROM files WHERE path = ? AND state = 'present'`).pluck();
+    const deleted = new Set<string>();
+    for await (const r of readManifest(layout.privateDir)) {
+      if (r.type === 'file' && r.outcome === 'deleted' && r.run > since && !present.get(r.path)) deleted.add(r.path);
+    }
+    return { files, deleted: [...deleted].sort(), run };
+  } finally {
+    await state.close();
+    lock.release();
+  }
+}

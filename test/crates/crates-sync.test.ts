@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
 import { CARGO, cargoProject, packageCrates, UpstreamRegistry, type PackagedCrate } from './fixture.js';
@@ -21,6 +22,15 @@ async function cargoFetch(project: string, env: NodeJS.ProcessEnv): Promise<{ co
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+function lastRun(dest: string): Record<string, unknown> {
+  const db = new Database(join(dest, '.mirror', 'state.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as Record<string, unknown>;
+  } finally {
+    db.close();
   }
 }
 
@@ -140,6 +150,14 @@ describe('crates sync', () => {
     expect(lock2).toContain('name = "newbie"');
     expect(lock2).not.toContain('gone_soon');
     expect(round2.map((c) => c.name)).toEqual(['a', 'newbie']);
+
+    // A full rescan of an up-to-date mirror downloads and republishes nothing.
+    const mark2 = upServer.requests.length;
+    const full = await sync(`${upServer.url}/index/.git`, dest, '--full');
+    expect(full.code, full.stderr).toBe(0);
+    expect(crateDownloads(upServer.requests.slice(mark2))).toEqual([]);
+    expect(full.stderr).toMatch(/"reason":"--full"/);
+    expect(lastRun(dest)).toMatchObject({ outcome: 'success', downloaded: 0, published: 0, deleted: 0 });
   });
 
   it('refuses a .crate whose bytes do not match cksum: nothing published, exit 1, retried next run', async () => {

@@ -130,6 +130,8 @@ class Emitter {
   private readonly writer = new StagingWriter();
   /** Versions emitted so far (also what --limit counts). */
   versions = 0;
+  /** Set for a full rescan of a mirror that already publishes an index. */
+  reusePublished = false;
 
   constructor(
     private readonly ctx: DiscoverContext,
@@ -176,10 +178,17 @@ class Emitter {
     await this.stage(indexPath, lines.map((l) => l.text).join('\n') + '\n', 0);
   }
 
-  /** Writes a file under the staging dir and emits it as an index entry once written. */
-  stage(path: string, content: string, stage: number): Promise<void> {
+  /**
+   * Writes a file under the staging dir and emits it as an index entry once written. In a full
+   * rescan of an existing mirror, a file identical to the published one is emitted as a keep
+   * instead (nothing written, nothing republished).
+   */
+  stage(path: string, content: string, stage: number, reuse = this.reusePublished): Promise<void> {
     const staged = join(this.ctx.stagingDir, path);
-    return this.writer.write(staged, content, () => this.ctx.emit({ kind: 'index', path, stagedFile: staged, stage }));
+    const published = reuse ? join(this.ctx.dest, path) : null;
+    return this.writer.write(staged, content, published, (written) =>
+      this.ctx.emit(written ? { kind: 'index', path, stagedFile: staged, stage } : { kind: 'keep', path }),
+    );
   }
 
   /** Waits for every staged file to be written (and emitted). */
@@ -198,7 +207,7 @@ class Emitter {
 
   async configJson(): Promise<void> {
     const config = { dl: `${this.opts.baseUrl}crates/{crate}/{crate}-{version}.crate` };
-    await this.stage('index/config.json', JSON.stringify(config, null, 2) + '\n', 1);
+    await this.stage('index/config.json', JSON.stringify(config, null, 2) + '\n', 1, true);
   }
 }
 
@@ -308,6 +317,7 @@ export const cratesSource: Source = {
 
     if (why !== null) {
       ctx.log.info({ reason: why }, 'crates: full scan');
+      em.reusePublished = existsSync(join(ctx.dest, 'index', 'config.json'));
       await fullScan(ctx, gitDir, commit, em, wanted);
     } else if (prev!.commit !== commit) {
       await deltaScan(ctx, gitDir, prev!.commit, commit, em, wanted);

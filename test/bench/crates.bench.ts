@@ -14,6 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import git from 'isomorphic-git';
 import pino from 'pino';
 import { buildCorpus, REAL_SCALE, type Corpus } from './crates-corpus.js';
@@ -78,6 +79,39 @@ async function seed(dest: string): Promise<void> {
     await downloader.close();
     await state.close();
     fs.rmSync(stagingDir, { recursive: true, force: true });
+  }
+}
+
+/** The adapter alone, in this process: discover with a ctx that only counts what it emits. */
+async function adapterOnly(dest: string, cursor: unknown): Promise<{ seconds: number; entries: number; cursor: unknown }> {
+  const stagingDir = join(dest, '.mirror', `staging-bench-${Date.now()}`);
+  fs.mkdirSync(stagingDir, { recursive: true });
+  let entries = 0;
+  const t = performance.now();
+  const r = await cratesSource.discover(upstream, {
+    dest,
+    stagingDir,
+    cursor,
+    options: { 'base-url': BASE_URL },
+    log: pino({ level: 'warn' }),
+    signal: new AbortController().signal,
+    emit: () => void entries++,
+    reportProblem: (m) => {
+      throw new Error(m);
+    },
+    fetchToStaging: () => Promise.reject(new Error('not used')),
+  });
+  const seconds = (performance.now() - t) / 1000;
+  fs.rmSync(stagingDir, { recursive: true, force: true });
+  return { seconds, entries, cursor: r.cursor };
+}
+
+function cursorOf(dest: string): unknown {
+  const db = new Database(join(dest, '.mirror', 'state.db'), { readonly: true });
+  try {
+    return JSON.parse(db.prepare('SELECT value FROM cursors').pluck().get() as string);
+  } finally {
+    db.close();
   }
 }
 
@@ -156,6 +190,17 @@ try {
   const dayDownloads = day.plan?.download?.files ?? day.download?.files;
   setMaster(corpus, corpus.day0);
 
+  // The adapter's own share (the CLI numbers above include the engine's and ops' run overhead).
+  setMaster(corpus, corpus.day0);
+  const cursor0 = cursorOf(dest);
+  const aNoop = await adapterOnly(dest, cursor0);
+  setMaster(corpus, corpus.day1);
+  const aDay = await adapterOnly(dest, cursor0);
+  setMaster(corpus, corpus.day0);
+  const fresh = join(root, 'adapter-only');
+  fs.rmSync(fresh, { recursive: true, force: true });
+  const aFull = await adapterOnly(fresh, null);
+  fs.rmSync(fresh, { recursive: true, force: true });
   const iso = await isomorphicGitComparison();
   out('');
   out(`baseline: git ls-tree | git cat-file --batch, all index blobs  ${gitFloor.toFixed(2)} s`);
@@ -163,6 +208,7 @@ try {
   out(line('no-op rerun (mirror sync, upstream unchanged)', noop, `   ${ratio(noop.seconds, gitFloor)} the git read floor   target <= 1 s`));
   out(line('a typical day (mirror plan)', dayPlan, `   ${ratio(dayPlan.seconds, gitFloor)} the git read floor   target <= 2 s; ${dayDownloads} downloads planned`));
   out('peak RSS target <= 300 MB for each');
+  out(`adapter alone (discover, in process): full scan ${aFull.seconds.toFixed(2)} s (${aFull.entries} entries, 200,001 staged index files), no-op ${aNoop.seconds.toFixed(2)} s (${aNoop.entries} entries), day ${aDay.seconds.toFixed(2)} s (${aDay.entries} entries)`);
   out('');
   for (const l of iso) out(l);
 } finally {

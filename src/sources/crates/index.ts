@@ -222,7 +222,20 @@ async function fullScan(ctx: DiscoverContext, gitDir: string, commit: string, em
       }
     }
   };
-  const files = await catFile(gitDir, requests(), (path, content) => em.crateFile(path, em.kept(em.lines(path, content, true))), ctx.signal);
+  let done = 0;
+  let lastLog = Date.now();
+  const files = await catFile(
+    gitDir,
+    requests(),
+    (path, content) => {
+      if (++done % 1000 === 0 && Date.now() - lastLog >= 10_000) {
+        lastLog = Date.now();
+        ctx.log.info({ files: done, versions: em.versions }, 'crates: scanning the index');
+      }
+      return em.crateFile(path, em.kept(em.lines(path, content, true)));
+    },
+    ctx.signal,
+  );
   ctx.log.info({ files, versions: em.versions }, 'crates: full scan done');
 }
 

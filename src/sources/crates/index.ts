@@ -29,7 +29,7 @@ import {
 import { catFile, diffTrees, hasCommit, pinCommit, readBlob, scratchRepo, syncRepo, treeBlobs } from './git.js';
 import { StagingWriter } from './staging.js';
 
-export const CRATES_GIT_DIR = join('.mirror', 'crates-index.git');
+const CRATES_GIT_DIR = join('.mirror', 'crates-index.git');
 /** Keeps the last fully mirrored commit (the cursor's) alive in the clone across squashes. */
 const LAST_MIRRORED_REF = 'refs/mirror/last-mirrored';
 

@@ -4,8 +4,9 @@ import type { Source } from './types.js';
 import { listSource } from './list.js';
 import { aptSource } from './apt/index.js';
 import { condaSource } from './conda/index.js';
+import { cratesSource } from './crates/index.js';
 
-export const sources: readonly Source[] = [listSource, aptSource, condaSource];
+export const sources: readonly Source[] = [listSource, aptSource, condaSource, cratesSource];
 
 export function findSource(kind: string): Source | undefined {
   return sources.find((s) => s.kind === kind);

@@ -1,6 +1,8 @@
 // `mirror verify <dest>`, `mirror gc <dest>` and `mirror status <dest>`: commands that work on
 // an existing mirror and its state DB, without an upstream.
 import type { CAC } from 'cac';
+import type { StateDb } from '../state/db.js';
+import type { Layout } from '../engine/layout.js';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, makeLogger, parseConcurrency, runCommand, type GlobalFlags } from './common.js';
@@ -34,6 +36,13 @@ async function openMirror(dest: string, flags: GlobalFlags, command: string) {
     lock.release();
     throw err;
   }
+}
+
+/** Repairs and deletions change the mirror's size: status.json must say so. */
+async function refreshStatusFile(state: StateDb, layout: Layout): Promise<void> {
+  const { readStatusFromDb, writeStatusFile } = await import('../engine/status.js');
+  const { basename } = await import('node:path');
+  writeStatusFile(layout.statusFile, readStatusFromDb(state, basename(layout.dest)));
 }
 
 export function register(cli: CAC): void {
@@ -78,6 +87,7 @@ export function register(cli: CAC): void {
           return report.ok ? EXIT_OK : EXIT_FAILURES;
         } finally {
           removeScratch(layout);
+          await refreshStatusFile(state, layout);
           await state.close();
           lock.release();
         }
@@ -115,6 +125,7 @@ export function register(cli: CAC): void {
           if (result.failed) process.stdout.write(`${result.failed} file(s) could not be deleted (see log)\n`);
           return result.refused || result.failed ? EXIT_FAILURES : EXIT_OK;
         } finally {
+          await refreshStatusFile(state, layout);
           await state.close();
           lock.release();
         }

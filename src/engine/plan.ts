@@ -22,6 +22,26 @@ export interface PlanSummary {
   publish: Sizing;
 }
 
+/** The wanted blobs the mirror already holds as upstream describes them (FROM … WHERE …). */
+const KEPT_FROM = `
+    FROM temp.incoming i JOIN main.files f ON f.path = i.path
+    WHERE i.kind = 'blob' AND f.state IN ('present', 'stale') AND f.role = 'blob' AND f.checksums = i.checksums
+      AND (i.size IS NULL OR f.present_size IS i.size)`;
+
+export interface KeptFile {
+  path: string;
+  url: string | null;
+  size: number | null;
+  sha256: string | null;
+}
+
+/** Iterates the kept files of the plan just computed (for observers such as the manifest). */
+export function keptFiles(raw: Database.Database): Iterable<KeptFile> {
+  return raw
+    .prepare(`SELECT f.path, f.url, f.present_size AS size, f.present_sha256 AS sha256 ${KEPT_FROM} ORDER BY f.path`)
+    .iterate() as Iterable<KeptFile>;
+}
+
 export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSummary {
   createTodoTable(raw);
   raw.exec(`
@@ -46,7 +66,7 @@ export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSum
     raw.exec(`
       INSERT INTO temp.todo (path, url, size, checksums, replaces)
         SELECT f.path, f.url, f.size, f.checksums, f.present_size IS NOT NULL FROM main.files f
-        WHERE f.state IN ('pending', 'failed', 'missing') AND f.role = 'blob' AND f.url IS NOT NULL
+        WHERE f.state != 'present' AND f.state IN ('pending', 'failed', 'missing') AND f.role = 'blob' AND f.url IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM temp.incoming i WHERE i.path = f.path);
       CREATE TEMP TABLE doomed AS
         SELECT f.path, f.role, f.present_size AS size
@@ -59,11 +79,7 @@ export function computePlan(raw: Database.Database, mode: DiscoverMode): PlanSum
   };
   const download = sizing(`SELECT count(*) AS files, sum(size) AS bytes FROM temp.todo`);
   const unknownSize = raw.prepare(`SELECT count(*) FROM temp.todo WHERE size IS NULL`).pluck().get() as number;
-  const keep = sizing(`
-    SELECT count(*) AS files, sum(f.present_size) AS bytes
-    FROM temp.incoming i JOIN main.files f ON f.path = i.path
-    WHERE i.kind = 'blob' AND f.state IN ('present', 'stale') AND f.role = 'blob' AND f.checksums = i.checksums
-      AND (i.size IS NULL OR f.present_size IS i.size)`);
+  const keep = sizing(`SELECT count(*) AS files, sum(f.present_size) AS bytes ${KEPT_FROM}`);
   return {
     mode,
     download: { ...download, unknownSize },

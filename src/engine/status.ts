@@ -14,15 +14,18 @@ export interface MirrorStatus {
   error_msg: string | null;
 }
 
-export function readStatusFromDb(state: StateDb, name: string): MirrorStatus {
+/** `knownSize` skips counting the mirror (a scan of every row) when the caller knows it is unchanged. */
+export function readStatusFromDb(state: StateDb, name: string, knownSize?: MirrorStatus['size']): MirrorStatus {
   const { raw } = state;
   const last = raw.prepare(`SELECT * FROM runs WHERE command = 'sync' ORDER BY id DESC LIMIT 1`).get() as
     | { upstream: string; started_at: number; ended_at: number | null; outcome: string | null; error: string | null }
     | undefined;
   const lastSuccess = raw.prepare(`SELECT max(ended_at) FROM runs WHERE command = 'sync' AND outcome = 'success'`).pluck().get() as number | null;
-  const size = raw
-    .prepare(`SELECT count(*) AS files, coalesce(sum(present_size), 0) AS bytes FROM files WHERE state = 'present'`)
-    .get() as { files: number; bytes: number };
+  const size =
+    knownSize ??
+    (raw
+      .prepare(`SELECT count(*) AS files, coalesce(sum(present_size), 0) AS bytes FROM files WHERE state = 'present'`)
+      .get() as { files: number; bytes: number });
   const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
   let status: MirrorStatus['status'] = 'never';
   if (last) status = last.ended_at === null ? 'syncing' : (last.outcome as MirrorStatus['status']);

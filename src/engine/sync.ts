@@ -11,7 +11,7 @@ import { claimForDest, openStateDb, type StateDb } from '../state/db.js';
 import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { discover } from './discover.js';
-import { computePlan, type PlanSummary } from './plan.js';
+import { computePlan, keptFiles, type PlanSummary } from './plan.js';
 import { fetchAll, placeDeferred } from './fetch.js';
 import { publishIndexes } from './publish.js';
 import { collectGarbage, type MaxDelete } from './collect.js';
@@ -19,7 +19,7 @@ import { RunEvents, type RunCounts, type RunSummary } from './events.js';
 import { layoutFor, removeScratch, resetScratch } from './layout.js';
 import { MirrorLock } from './lock.js';
 import { SafeTree } from './safe-path.js';
-import { readStatusFromDb, writeStatusFile } from './status.js';
+import { readStatusFile, readStatusFromDb, writeStatusFile } from './status.js';
 import { startProgress, formatBytes } from './progress.js';
 
 export interface SyncOptions {
@@ -78,7 +78,9 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, opts.upstream, startedAt).lastInsertRowid,
     );
     const name = opts.name ?? basename(layout.dest);
-    writeStatusFile(layout.statusFile, readStatusFromDb(state, name));
+    // The size in status.json is that of the last run's end: a run that changes nothing keeps it.
+    const previousSize = readStatusFile(layout.statusFile)?.size;
+    writeStatusFile(layout.statusFile, readStatusFromDb(state, name, previousSize));
     events.emit('run-start', { runId, source: opts.kind, upstream: opts.upstream, dest: layout.dest, startedAt });
 
     downloader = new Downloader({
@@ -104,7 +106,8 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
              published = ?, rejected = ?, bytes = ?, error = ? WHERE id = ?`,
         )
         .run(endedAt, outcome, counts.downloaded, counts.kept, counts.deleted, counts.failed, counts.published, counts.rejected, bytesDownloaded, error ?? null, runId);
-      writeStatusFile(layout.statusFile, readStatusFromDb(state!, name));
+      const unchanged = counts.downloaded + counts.deleted + counts.published + counts.failed === 0;
+      writeStatusFile(layout.statusFile, readStatusFromDb(state!, name, unchanged ? previousSize : undefined));
       const summary: RunSummary = {
         runId,
         source: opts.kind,
@@ -157,6 +160,12 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
                 AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`);
       counts.kept = plan.keep.files;
       logPlan(log, plan);
+      if (events.listenerCount('file') > 0) {
+        const now = Date.now();
+        for (const f of keptFiles(raw)) {
+          events.emit('file', { runId, path: f.path, url: f.url ?? undefined, size: f.size ?? undefined, sha256: f.sha256 ?? undefined, outcome: 'kept', finishedAt: now });
+        }
+      }
 
       const tree = new SafeTree(layout.dest);
       const progress = startProgress(

@@ -22,7 +22,7 @@ export interface ObservedSyncOptions extends SyncOptions {
 export async function runObservedSync(opts: ObservedSyncOptions): Promise<RunSummary> {
   const events = opts.events ?? new RunEvents();
   const layout = layoutFor(opts.dest, opts.statePath);
-  const manifest = attachManifest(events, { privateDir: layout.privateDir, statePath: layout.statePath, maxSize: opts.manifestMaxSize });
+  const manifest = attachManifest(events, { privateDir: layout.privateDir, maxSize: opts.manifestMaxSize });
   const { metrics, job } = opts;
   metrics?.attach(job, events);
   try {

@@ -1,7 +1,7 @@
 // The audit manifest: every run appends JSON lines to `<dest>/.mirror/manifest.jsonl`, never
 // rewriting earlier lines. One `file` record per file per run (downloaded, published, deleted,
-// failed as they happen; kept — present and untouched by the run — listed from the state DB at
-// the end of the run), then one `run` record with the summary. At the start of a run, a file at
+// failed, and kept — wanted by the run and already present — as the engine reports them), then
+// one `run` record with the summary. At the start of a run, a file at
 // or over the size limit is rotated to `manifest.<N>.jsonl` (N increasing; nothing is deleted),
 // so one run's records always sit in one file.
 //
@@ -13,7 +13,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeSync, mkdirSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { FileEvent, RunEvents, RunStartEvent, RunSummary } from '../engine/events.js';
 
 export const MANIFEST_SCHEMA = 1;
@@ -56,8 +55,6 @@ export type ManifestRecord = FileRecord | RunRecord;
 export interface ManifestOptions {
   /** `<dest>/.mirror` */
   privateDir: string;
-  /** The state DB, read at the end of a run for the `kept` records. */
-  statePath: string;
   maxSize?: number;
 }
 
@@ -103,18 +100,6 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
   events.on('run-end', (s) => {
     if (fd === null) return;
     const finished = iso(s.endedAt);
-    const db = new Database(opts.statePath, { readonly: true, fileMustExist: true });
-    try {
-      const kept = db.prepare(
-        `SELECT path, url, present_size AS size, present_sha256 AS sha256 FROM files
-         WHERE state = 'present' AND (updated_run IS NULL OR updated_run < ?) ORDER BY path`,
-      );
-      for (const row of kept.iterate(s.runId) as Iterable<{ path: string; url: string | null; size: number | null; sha256: string | null }>) {
-        append({ v: MANIFEST_SCHEMA, type: 'file', run: s.runId, path: row.path, url: row.url, size: row.size, sha256: row.sha256, outcome: 'kept', attempts: null, error: null, started: null, finished });
-      }
-    } finally {
-      db.close();
-    }
     append({
       v: MANIFEST_SCHEMA,
       type: 'run',

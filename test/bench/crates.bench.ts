@@ -91,6 +91,7 @@ async function adapterOnly(dest: string, cursor: unknown): Promise<{ seconds: nu
   const r = await cratesSource.discover(upstream, {
     dest,
     stagingDir,
+    dryRun: false,
     cursor,
     options: { 'base-url': BASE_URL },
     log: pino({ level: 'warn' }),

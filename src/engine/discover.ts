@@ -1,7 +1,8 @@
 // Stage 1, discover: runs the source adapter and streams every entry it emits into the TEMP
 // table `incoming`, in batched transactions, so that millions of entries never sit in memory.
 // Entries with an unsafe path, a non-http(s) URL or malformed checksums are rejected here,
-// reported, and left out.
+// reported, and left out. An index entry's size is its staged file's; in a dry run an adapter
+// may give the size alone (nothing is published), in a real run a staged file is required.
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -36,10 +37,13 @@ export interface DiscoverParams {
   downloader: Downloader;
   log: Logger;
   signal: AbortSignal;
+  /** `mirror plan`: nothing is published (see DiscoverContext.dryRun). Default false. */
+  dryRun?: boolean;
 }
 
 export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
   const { raw } = p.state;
+  const dryRun = p.dryRun ?? false;
   raw.exec(`
     DROP TABLE IF EXISTS temp.incoming;
     CREATE TEMP TABLE incoming (
@@ -98,10 +102,19 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
       }
       batch.push([entry.path, 'blob', entry.url, entry.size ?? null, checksums, null, null]);
     } else if (entry.kind === 'index') {
-      const inside = relative(p.stagingDir, entry.stagedFile);
-      if (inside.startsWith('..') || inside.startsWith(sep)) return reject(entry, 'staged file is outside the staging directory');
-      const size = statSync(entry.stagedFile).size;
-      batch.push([entry.path, 'index', null, size, '{}', entry.stagedFile, entry.stage]);
+      let size: number;
+      if (entry.stagedFile !== undefined) {
+        const inside = relative(p.stagingDir, entry.stagedFile);
+        if (inside.startsWith('..') || inside.startsWith(sep)) return reject(entry, 'staged file is outside the staging directory');
+        size = statSync(entry.stagedFile).size;
+      } else if (!dryRun) {
+        return reject(entry, 'the adapter staged no file for it (only a dry run may give a size alone)');
+      } else if (entry.size === undefined || !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
+        return reject(entry, `neither a staged file nor a valid size (size '${entry.size}')`);
+      } else {
+        size = entry.size;
+      }
+      batch.push([entry.path, 'index', null, size, '{}', entry.stagedFile ?? null, entry.stage]);
     } else {
       batch.push([entry.path, entry.kind, null, null, '{}', null, null]);
     }
@@ -134,6 +147,7 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
   const result = await p.source.discover(p.upstream, {
     dest: p.dest,
     stagingDir: p.stagingDir,
+    dryRun,
     cursor: p.cursor,
     options: p.options,
     log: p.log,

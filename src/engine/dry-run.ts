@@ -1,5 +1,6 @@
 // `mirror plan`: discovery and the SQL diff without touching the mirror. The state DB (if any)
-// is opened read-only and the desired set goes to TEMP tables; staged index files go to a
+// is opened read-only and the desired set goes to TEMP tables; discovery runs with dryRun set
+// (adapters may size index files instead of staging them), and whatever is staged goes to a
 // throwaway directory outside the mirror; no cursor, no run record, nothing under <dest>.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,7 @@ export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
       downloader,
       log: opts.log,
       signal: opts.signal,
+      dryRun: true,
     }).catch((err: unknown) => {
       throw opts.signal.aborted ? new InterruptedError() : err;
     });

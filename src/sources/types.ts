@@ -6,7 +6,9 @@
 // ctx.emit, every file the mirror must hold:
 //   - blobs: downloaded by the engine from `url`, verified against `size`/`checksums`;
 //   - indexes: files the adapter already wrote under ctx.stagingDir; the engine publishes them
-//     after every blob succeeded, in ascending `stage` order (the root index last);
+//     after every blob succeeded, in ascending `stage` order (the root index last). In a dry
+//     run (ctx.dryRun, `mirror plan`) nothing is published: an adapter may then skip writing
+//     and give the file's `size` instead of a staged file;
 //   - keeps: files already in the mirror that must stay as they are (e.g. older by-hash
 //     generations): never downloaded, never published, not deleted in full mode;
 //   - drops (delta mode only): paths upstream no longer has.
@@ -28,8 +30,13 @@ export interface BlobEntry {
 export interface IndexEntry {
   kind: 'index';
   path: string;
-  /** Absolute path of the staged file (inside ctx.stagingDir). The engine moves it into place. */
-  stagedFile: string;
+  /**
+   * Absolute path of the staged file (inside ctx.stagingDir). The engine moves it into place.
+   * Required unless ctx.dryRun: without it a real run rejects the entry.
+   */
+  stagedFile?: string;
+  /** Byte size of the file, for a dry run that stages nothing; ignored when stagedFile is set. */
+  size?: number;
   /** Publish order: all stage-0 indexes go live before stage 1, and so on. */
   stage: number;
 }
@@ -83,6 +90,11 @@ export interface DiscoverContext {
   dest: string;
   /** A fresh, empty directory for this run's staged downloads and generated indexes. */
   stagingDir: string;
+  /**
+   * True for `mirror plan`: nothing will be published and nothing may be written under `dest`.
+   * Index entries may then carry `size` instead of a staged file (see IndexEntry).
+   */
+  dryRun: boolean;
   /**
    * The cursor stored by the last fully successful run, or null: null also when the mirror lost
    * an index file since (verify found it missing), so that the adapter rediscovers everything.

@@ -82,15 +82,19 @@ async function seed(dest: string): Promise<void> {
   }
 }
 
-/** The adapter alone, in this process: discover with a ctx that only counts what it emits. */
-async function adapterOnly(dest: string, cursor: unknown): Promise<{ seconds: number; entries: number; cursor: unknown }> {
-  const stagingDir = join(dest, '.mirror', `staging-bench-${Date.now()}`);
+/**
+ * The adapter alone, in this process: discover with a ctx that only counts what it emits. A dry
+ * run stages outside the mirror, as `mirror plan` does.
+ */
+async function adapterOnly(dest: string, cursor: unknown, dryRun = false): Promise<{ seconds: number; entries: number; cursor: unknown }> {
+  const stagingDir = dryRun ? join(root, `plan-staging-bench-${Date.now()}`) : join(dest, '.mirror', `staging-bench-${Date.now()}`);
   fs.mkdirSync(stagingDir, { recursive: true });
   let entries = 0;
   const t = performance.now();
   const r = await cratesSource.discover(upstream, {
     dest,
     stagingDir,
+    dryRun,
     cursor,
     options: { 'base-url': BASE_URL },
     log: pino({ level: 'warn' }),
@@ -201,6 +205,7 @@ try {
   fs.rmSync(fresh, { recursive: true, force: true });
   const aFull = await adapterOnly(fresh, null);
   fs.rmSync(fresh, { recursive: true, force: true });
+  const aFullDry = await adapterOnly(fresh, null, true);
   const iso = await isomorphicGitComparison();
   out('');
   out(`baseline: git ls-tree | git cat-file --batch, all index blobs  ${gitFloor.toFixed(2)} s`);
@@ -209,6 +214,7 @@ try {
   out(line('a typical day (mirror plan)', dayPlan, `   ${ratio(dayPlan.seconds, gitFloor)} the git read floor   target <= 2 s; ${dayDownloads} downloads planned`));
   out('peak RSS target <= 300 MB for each');
   out(`adapter alone (discover, in process): full scan ${aFull.seconds.toFixed(2)} s (${aFull.entries} entries, 200,001 staged index files), no-op ${aNoop.seconds.toFixed(2)} s (${aNoop.entries} entries), day ${aDay.seconds.toFixed(2)} s (${aDay.entries} entries)`);
+  out(`adapter alone, dry run (as in mirror plan): full scan ${aFullDry.seconds.toFixed(2)} s (${aFullDry.entries} entries, nothing staged), ${ratio(aFullDry.seconds, gitFloor)} the git read floor`);
   out('');
   for (const l of iso) out(l);
 } finally {

@@ -158,6 +158,10 @@ describe('crates sync', () => {
     expect(crateDownloads(upServer.requests.slice(mark2))).toEqual([]);
     expect(full.stderr).toMatch(/"reason":"--full"/);
     expect(lastRun(dest)).toMatchObject({ outcome: 'success', downloaded: 0, published: 0, deleted: 0 });
+    // So does a dry run of it, which compares the index files it would write with the live ones.
+    const plan = await runCli(['plan', 'crates', `${upServer.url}/index/.git`, dest, '--base-url', `${mirrorServer.url}/`, '--full', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ mode: 'full', download: { files: 0 }, delete: { files: 0 }, publish: { files: 0 } });
   });
 
   it('refuses a .crate whose bytes do not match cksum: nothing published, exit 1, retried next run', async () => {

@@ -1,7 +1,7 @@
 // The crates adapter's discovery against a real git index (local path and dumb HTTP):
 // full scan, incremental delta, filters, squashed history, malformed lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +15,24 @@ interface Run {
   result: DiscoverResult;
   entries: Entry[];
   problems: string[];
+  stagingDir: string;
   staged(path: string): string;
 }
 
-async function discover(upstream: string, dest: string, cursor: unknown, options: Record<string, unknown>): Promise<Run> {
-  await mkdir(join(dest, '.mirror'), { recursive: true });
-  const stagingDir = await mkdtemp(join(dest, '.mirror', 'staging-'));
+let tmp: string;
+let plans = 0;
+
+async function discover(upstream: string, dest: string, cursor: unknown, options: Record<string, unknown>, dryRun = false): Promise<Run> {
+  // Like the engine: a real run stages under <dest>/.mirror/, a dry run outside the mirror.
+  if (!dryRun) await mkdir(join(dest, '.mirror'), { recursive: true });
+  const stagingDir = dryRun ? join(tmp, `plan-${++plans}`) : await mkdtemp(join(dest, '.mirror', 'staging-'));
+  await mkdir(stagingDir, { recursive: true });
   const entries: Entry[] = [];
   const problems: string[] = [];
   const result = await cratesSource.discover(upstream, {
     dest,
     stagingDir,
+    dryRun,
     cursor,
     options: { 'base-url': 'https://m.example/', ...options },
     log: pino({ level: 'silent' }),
@@ -38,9 +45,10 @@ async function discover(upstream: string, dest: string, cursor: unknown, options
     result,
     entries,
     problems,
+    stagingDir,
     staged: (p) => {
       const e = entries.find((x) => x.kind === 'index' && x.path === p);
-      if (!e || e.kind !== 'index') throw new Error(`not staged: ${p}`);
+      if (!e || e.kind !== 'index' || e.stagedFile === undefined) throw new Error(`not staged: ${p}`);
       return readFileSync(e.stagedFile, 'utf8');
     },
   };
@@ -53,7 +61,6 @@ const paths = (r: Run, kind: Entry['kind']) =>
     .sort();
 
 describe('crates discover', () => {
-  let tmp: string;
   let up: UpstreamRegistry;
   let round1: PackagedCrate[];
   let round2: PackagedCrate[];
@@ -124,6 +131,22 @@ describe('crates discover', () => {
     expect(paths(r3, 'index')).toEqual(['index/1/a', 'index/config.json', 'index/ne/wb/newbie']);
     expect(paths(r3, 'drop')).toEqual(['crates/my-Crate/my-Crate-0.1.0.crate', 'index/my/-c/my-crate']);
     expect(JSON.parse(r3.staged('index/1/a').split('\n')[0])).toMatchObject({ vers: '0.1.0', yanked: true });
+  });
+
+  it('sizes index files instead of staging them in a dry run, and writes nothing under the mirror', async () => {
+    const real = await discover(up.indexDir, join(tmp, 'dest-real'), null, { sidecars: true });
+    const dest = join(tmp, 'dest-dry');
+    const dry = await discover(up.indexDir, dest, null, { sidecars: true }, true);
+    expect(dry.result).toEqual(real.result);
+    expect(dry.entries.map((e) => `${e.kind} ${e.path}`).sort()).toEqual(real.entries.map((e) => `${e.kind} ${e.path}`).sort());
+    const indexes = dry.entries.filter((e) => e.kind === 'index');
+    expect(indexes.length).toBeGreaterThan(0);
+    for (const e of indexes) {
+      expect(e.stagedFile).toBeUndefined();
+      expect(e.size).toBe(Buffer.byteLength(real.staged(e.path)));
+    }
+    expect(existsSync(dest)).toBe(false);
+    expect(readdirSync(dry.stagingDir)).toEqual(['crates-index.git']);
   });
 
   it('applies filters to the published index and drops newly yanked versions with --exclude-yanked', async () => {

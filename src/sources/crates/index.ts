@@ -11,8 +11,10 @@
 // the next run diffs the two trees and re-reads only changed index files (mode 'delta').
 // A rewritten (squashed) upstream history is diffed tree to tree as well. First run, a lost
 // last-mirrored commit, changed options, --limit or --full: full scan.
+// Dry run (`mirror plan`): the index is fetched into a scratch repo, and index files are sized,
+// not staged.
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { DiscoverContext, DiscoverResult, Source } from '../types.js';
 import {
@@ -98,12 +100,6 @@ function isCursor(c: unknown): c is CratesCursor {
   return typeof c === 'object' && c !== null && typeof (c as CratesCursor).commit === 'string' && typeof (c as CratesCursor).shape === 'string';
 }
 
-/** A dry run (`mirror plan`) stages outside <dest>/.mirror/ and must not write into the mirror. */
-function isDryRun(ctx: DiscoverContext): boolean {
-  const rel = relative(join(ctx.dest, '.mirror'), ctx.stagingDir);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel);
-}
-
 /** A local path is made absolute (git resolves it against its own cwd otherwise). */
 function resolveUpstream(upstream: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(upstream) || /^[^/]+@[^/]+:/.test(upstream)) return upstream;
@@ -179,15 +175,24 @@ class Emitter {
   }
 
   /**
-   * Writes a file under the staging dir and emits it as an index entry once written. In a full
-   * rescan of an existing mirror, a file identical to the published one is emitted as a keep
-   * instead (nothing written, nothing republished).
+   * Writes a file under the staging dir and emits it as an index entry once written (a dry run
+   * writes nothing and emits the size). In a full rescan of an existing mirror, a file identical
+   * to the published one is emitted as a keep instead (nothing written, nothing republished).
    */
   stage(path: string, content: string, stage: number, reuse = this.reusePublished): Promise<void> {
-    const staged = join(this.ctx.stagingDir, path);
-    const published = reuse ? join(this.ctx.dest, path) : null;
+    const { ctx } = this;
+    const published = reuse ? join(ctx.dest, path) : null;
+    if (ctx.dryRun) {
+      const sized = { kind: 'index', path, size: Buffer.byteLength(content), stage } as const;
+      if (published === null) {
+        ctx.emit(sized);
+        return Promise.resolve();
+      }
+      return this.writer.write(null, content, published, (changed) => ctx.emit(changed ? sized : { kind: 'keep', path }));
+    }
+    const staged = join(ctx.stagingDir, path);
     return this.writer.write(staged, content, published, (written) =>
-      this.ctx.emit(written ? { kind: 'index', path, stagedFile: staged, stage } : { kind: 'keep', path }),
+      ctx.emit(written ? { kind: 'index', path, stagedFile: staged, stage } : { kind: 'keep', path }),
     );
   }
 
@@ -304,7 +309,7 @@ export const cratesSource: Source = {
     const prev = isCursor(ctx.cursor) ? ctx.cursor : null;
     let gitDir = mirrorClone;
     let commit: string;
-    if (isDryRun(ctx)) {
+    if (ctx.dryRun) {
       // `mirror plan` writes nothing under <dest>: fetch into a scratch repo instead.
       gitDir = join(ctx.stagingDir, 'crates-index.git');
       commit = await scratchRepo(source, gitDir, haveClone ? mirrorClone : null, ctx.signal);

@@ -1,8 +1,8 @@
 // Writes many small generated files into the staging dir with bounded concurrency (libuv's
 // thread pool), so the kernel's file-creation work overlaps the index parsing on the main
 // thread. A file identical to the one the mirror already publishes can be left out: `write`
-// then reports it as unchanged instead of writing it. `write` resolves once there is room for
-// another file; `drain` waits for all.
+// then reports it as unchanged instead of writing it (with no target file, as in a dry run, it
+// only compares). `write` resolves once there is room for another file; `drain` waits for all.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -14,13 +14,14 @@ export class StagingWriter {
   constructor(private readonly maxInFlight = 64) {}
 
   /**
-   * Writes `content` to `file`, then calls `done(true)`; or, when `published` (the live copy)
-   * already holds exactly `content`, writes nothing and calls `done(false)`.
+   * Writes `content` to `file` (if not null), then calls `done(true)`; or, when `published` (the
+   * live copy) already holds exactly `content`, writes nothing and calls `done(false)`.
    */
-  async write(file: string, content: string, published: string | null, done: (written: boolean) => void): Promise<void> {
+  async write(file: string | null, content: string, published: string | null, done: (changed: boolean) => void): Promise<void> {
     if (this.failure) throw this.failure;
     const task = (async () => {
       if (published !== null && (await readIfExists(published)) === content) return done(false);
+      if (file === null) return done(true);
       const dir = dirname(file);
       let made = this.dirs.get(dir);
       if (!made) {

@@ -5,21 +5,22 @@ import type { Checksums, ChecksumAlgo } from '../sources/types.js';
 const HEX_LENGTH: Record<ChecksumAlgo, number> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 };
 const ORDER: ChecksumAlgo[] = ['md5', 'sha1', 'sha256', 'sha512'];
 
+const HEX = /^[0-9a-f]+$/;
+
 /** Returns the canonical JSON text, or throws with a reason for a malformed value. */
 export function canonicalChecksums(checksums: Checksums | undefined): string {
-  const out: Checksums = {};
-  for (const [algo, value] of Object.entries(checksums ?? {})) {
+  let text = '{';
+  for (const algo of ORDER) {
+    const value = checksums?.[algo];
     if (value === undefined) continue;
-    if (!(algo in HEX_LENGTH)) throw new Error(`unknown checksum algorithm '${algo}'`);
     const hex = String(value).toLowerCase();
-    if (hex.length !== HEX_LENGTH[algo as ChecksumAlgo] || !/^[0-9a-f]+$/.test(hex)) {
-      throw new Error(`malformed ${algo} checksum '${String(value).slice(0, 140)}'`);
-    }
-    out[algo as ChecksumAlgo] = hex;
+    if (hex.length !== HEX_LENGTH[algo] || !HEX.test(hex)) throw new Error(`malformed ${algo} checksum '${String(value).slice(0, 140)}'`);
+    text += `${text.length > 1 ? ',' : ''}"${algo}":"${hex}"`;
   }
-  const sorted: Checksums = {};
-  for (const algo of ORDER) if (out[algo]) sorted[algo] = out[algo];
-  return JSON.stringify(sorted);
+  for (const algo in checksums) {
+    if (!(algo in HEX_LENGTH)) throw new Error(`unknown checksum algorithm '${algo}'`);
+  }
+  return text + '}';
 }
 
 export function parseChecksums(text: string | null): Checksums {

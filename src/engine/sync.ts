@@ -2,8 +2,8 @@
 // The engine knows no registry: the adapter only describes what upstream wants. Publish,
 // collect and the cursor happen only when every file of the run succeeded; the exit code is
 // 0 when complete, 1 when anything failed or was rejected, 130 when interrupted.
-import { mkdirSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { VERSION } from '../version.js';
 import { Downloader } from '../http/downloader.js';
@@ -53,8 +53,9 @@ export function requireSource(kind: string) {
   return source;
 }
 
+/** Cursors are per upstream; a local upstream is named by its absolute path, however it was typed. */
 export function cursorKey(kind: string, upstream: string): string {
-  return `${kind} ${upstream}`;
+  return `${kind} ${existsSync(upstream) ? resolve(upstream) : upstream}`;
 }
 
 export async function runSync(opts: SyncOptions): Promise<RunSummary> {

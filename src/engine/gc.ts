@@ -26,7 +26,7 @@ export function collectStale(o: GcOptions): GcResult {
   const { raw } = o.state;
   raw.exec(`
     DROP TABLE IF EXISTS temp.gc_doomed;
-    CREATE TEMP TABLE gc_doomed AS SELECT path, role, present_size AS size FROM files WHERE state = 'stale' ORDER BY path;`);
+    CREATE TEMP TABLE gc_doomed AS SELECT path, role, present_size AS size FROM files WHERE state != 'present' AND state = 'stale' ORDER BY path;`);
   const { files, bytes } = raw.prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM temp.gc_doomed`).get() as {
     files: number;
     bytes: number;

@@ -130,7 +130,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
         | string
         | undefined;
-      const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE role = 'index' AND state = 'missing' LIMIT 1`).get() !== undefined;
+      const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE state != 'present' AND state = 'missing' AND role = 'index' LIMIT 1`).get() !== undefined;
       if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
       log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
       let discovered;
@@ -157,7 +157,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       counts.rejected = discovered.rejected;
       const plan = computePlan(raw, discovered.result.mode);
       // Files an earlier run refused to delete (stale) that upstream wants again are simply live again.
-      raw.exec(`UPDATE files SET state = 'present' WHERE state = 'stale'
+      raw.exec(`UPDATE files SET state = 'present' WHERE state != 'present' AND state = 'stale'
                 AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`);
       counts.kept = plan.keep.files;
       logPlan(log, plan);

@@ -186,17 +186,17 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
 
 async function repair(o: VerifyOptions): Promise<number> {
   const { raw } = o.state;
-  const broken = raw.prepare(`SELECT count(*) FROM files WHERE state = 'missing'`).pluck().get() as number;
+  const broken = raw.prepare(`SELECT count(*) FROM files WHERE state != 'present' AND state = 'missing'`).pluck().get() as number;
   if (broken === 0) return 0;
   createTodoTable(raw);
   raw.exec(`INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
-            WHERE state = 'missing' AND role = 'blob' AND url IS NOT NULL`);
+            WHERE state != 'present' AND state = 'missing' AND role = 'blob' AND url IS NOT NULL`);
   const notRepairable = broken - (raw.prepare(`SELECT count(*) FROM temp.todo`).pluck().get() as number);
   if (notRepairable > 0) o.log.warn(`${notRepairable} index file(s) cannot be re-downloaded; the next 'mirror sync' republishes them`);
   const runId = Number(
     raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('repair', 'verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
   );
-  const source = (raw.prepare(`SELECT source FROM files WHERE state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
+  const source = (raw.prepare(`SELECT source FROM files WHERE state != 'present' AND state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
   const downloader = new Downloader({ concurrency: o.concurrency, userAgent: o.userAgent, log: o.log, signal: o.signal });
   try {
     const counts = await fetchAll({

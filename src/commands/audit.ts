@@ -16,10 +16,17 @@ interface AuditFlags extends GlobalFlags {
   maxDelete?: string | number;
 }
 
-async function openMirror(dest: string, flags: GlobalFlags, command: string) {
+/**
+ * Runs `body` on an existing mirror: lock taken, state DB open and bound to this mirror; then,
+ * whatever happened, status.json refreshed (repairs and deletions change the size), the DB
+ * closed and the lock released.
+ */
+async function withMirror<T>(dest: string, flags: GlobalFlags, command: string, body: (layout: Layout, state: StateDb) => Promise<T>): Promise<T> {
   const { layoutFor } = await import('../engine/layout.js');
   const { claimForDest, openStateDb } = await import('../state/db.js');
   const { MirrorLock } = await import('../engine/lock.js');
+  const { readStatusFromDb, writeStatusFile } = await import('../engine/status.js');
+  const { basename } = await import('node:path');
   const layout = layoutFor(dest, flags.state);
   if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
   const lock = MirrorLock.acquire(layout.lockFile, command);
@@ -27,22 +34,17 @@ async function openMirror(dest: string, flags: GlobalFlags, command: string) {
     const state = await openStateDb(layout.statePath);
     try {
       claimForDest(state, layout.dest, layout.statePath, flags.state !== undefined);
-    } catch (err) {
+      try {
+        return await body(layout, state);
+      } finally {
+        writeStatusFile(layout.statusFile, readStatusFromDb(state, basename(layout.dest)));
+      }
+    } finally {
       await state.close();
-      throw err;
     }
-    return { layout, state, lock };
-  } catch (err) {
+  } finally {
     lock.release();
-    throw err;
   }
-}
-
-/** Repairs and deletions change the mirror's size: status.json must say so. */
-async function refreshStatusFile(state: StateDb, layout: Layout): Promise<void> {
-  const { readStatusFromDb, writeStatusFile } = await import('../engine/status.js');
-  const { basename } = await import('node:path');
-  writeStatusFile(layout.statusFile, readStatusFromDb(state, basename(layout.dest)));
 }
 
 export function register(cli: CAC): void {
@@ -57,40 +59,38 @@ export function register(cli: CAC): void {
         const { verifyMirror } = await import('../engine/verify.js');
         const { userAgent } = await import('../engine/sync.js');
         const { resetScratch, removeScratch } = await import('../engine/layout.js');
-        const { layout, state, lock } = await openMirror(dest, flags, 'verify');
         const signal = interruptSignal(log);
-        try {
+        return withMirror(dest, flags, 'verify', async (layout, state) => {
           resetScratch(layout);
-          const report = await verifyMirror({
-            state,
-            layout,
-            hashAll: flags.hash === true,
-            repair: flags.repair === true,
-            log,
-            progress: flags.progress !== false,
-            signal,
-            userAgent: userAgent(flags.contact),
-            concurrency: parseConcurrency(flags.concurrency),
-          });
-          if (flags.json) {
-            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-          } else {
-            for (const step of report.steps) {
-              const repaired = step.repaired !== undefined ? `, ${step.repaired} repaired` : '';
-              process.stdout.write(`${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}${repaired}\n`);
+          try {
+            const report = await verifyMirror({
+              state,
+              layout,
+              hashAll: flags.hash === true,
+              repair: flags.repair === true,
+              log,
+              progress: flags.progress !== false,
+              signal,
+              userAgent: userAgent(flags.contact),
+              concurrency: parseConcurrency(flags.concurrency),
+            });
+            if (flags.json) {
+              process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+            } else {
+              for (const step of report.steps) {
+                const repaired = step.repaired !== undefined ? `, ${step.repaired} repaired` : '';
+                process.stdout.write(`${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}${repaired}\n`);
+              }
+              for (const p of report.problems.slice(0, 100)) process.stdout.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
+              if (report.problems.length > 100) process.stdout.write(`  … and ${report.problems.length - 100} more (use --json)\n`);
+              process.stdout.write(report.ok ? 'verify: ok\n' : 'verify: PROBLEMS FOUND\n');
             }
-            for (const p of report.problems.slice(0, 100)) process.stdout.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
-            if (report.problems.length > 100) process.stdout.write(`  … and ${report.problems.length - 100} more (use --json)\n`);
-            process.stdout.write(report.ok ? 'verify: ok\n' : 'verify: PROBLEMS FOUND\n');
+            if (signal.aborted) return EXIT_INTERRUPTED;
+            return report.ok ? EXIT_OK : EXIT_FAILURES;
+          } finally {
+            removeScratch(layout);
           }
-          if (signal.aborted) return EXIT_INTERRUPTED;
-          return report.ok ? EXIT_OK : EXIT_FAILURES;
-        } finally {
-          removeScratch(layout);
-          await refreshStatusFile(state, layout);
-          await state.close();
-          lock.release();
-        }
+        });
       }),
     );
 
@@ -105,8 +105,7 @@ export function register(cli: CAC): void {
         const { collectStale } = await import('../engine/gc.js');
         const { parseMaxDelete } = await import('../engine/collect.js');
         const { formatBytes } = await import('../engine/progress.js');
-        const { layout, state, lock } = await openMirror(dest, flags, 'gc');
-        try {
+        return withMirror(dest, flags, 'gc', async (layout, state) => {
           const result = collectStale({
             state,
             dest: layout.dest,
@@ -124,11 +123,7 @@ export function register(cli: CAC): void {
           if (result.refused) process.stdout.write(`${result.refused}\n`);
           if (result.failed) process.stdout.write(`${result.failed} file(s) could not be deleted (see log)\n`);
           return result.refused || result.failed ? EXIT_FAILURES : EXIT_OK;
-        } finally {
-          await refreshStatusFile(state, layout);
-          await state.close();
-          lock.release();
-        }
+        });
       }),
     );
 

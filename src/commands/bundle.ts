@@ -2,7 +2,7 @@
 // an air gap as rolling .tar.zst volumes, verified and applied atomically on the other side.
 import type { CAC } from 'cac';
 import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
-import { makeLogger, runCommand, type GlobalFlags } from './common.js';
+import { makeLogger, runCommand, type GlobalFlags, requireDirectory } from './common.js';
 
 interface BundleFlags extends GlobalFlags {
   out?: string;
@@ -27,14 +27,12 @@ export function register(cli: CAC): void {
     .action((dest: string, flags: BundleFlags) =>
       runCommand(async () => {
         const log = await makeLogger(flags);
-        const { stat } = await import('node:fs/promises');
         const { join, resolve } = await import('node:path');
         const { writeBundle } = await import('../ops/bundle.js');
         const { bundleMembers } = await import('../ops/bundle-members.js');
         const { parseSize } = await import('../ops/units.js');
         const { formatBytes } = await import('../engine/progress.js');
-        const root = resolve(dest);
-        if (!(await stat(root).catch(() => null))?.isDirectory()) throw new UsageError(`${dest} is not a directory`);
+        const root = await requireDirectory(dest);
         if (!flags.out) throw new UsageError('bundle needs --out DIR');
         const volumeSize = parseSize(String(flags.size));
         if (volumeSize === null || volumeSize < 64 * 1024) throw new UsageError(`--size must be a size of at least 64K (e.g. 8G), not '${flags.size}'`);

@@ -87,3 +87,12 @@ export function toKebab(flag: string): string {
 export function toCamel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** The absolute path of `dir`, which must be an existing directory (else a usage error). */
+export async function requireDirectory(dir: string): Promise<string> {
+  const { stat } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  const root = resolve(dir);
+  if (!(await stat(root).catch(() => null))?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
+  return root;
+}

@@ -2,7 +2,7 @@
 // JSON lines or YAML; with --out, writes the file atomically and can sign it with gpg.
 import type { CAC } from 'cac';
 import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
-import { makeLogger, runCommand, type GlobalFlags } from './common.js';
+import { makeLogger, runCommand, type GlobalFlags, requireDirectory } from './common.js';
 
 interface InventoryFlags extends GlobalFlags {
   algo: string;
@@ -26,8 +26,7 @@ export function register(cli: CAC): void {
         const { createWriteStream, promises: fs } = await import('node:fs');
         const { resolve } = await import('node:path');
         const { parseAlgos, writeInventory } = await import('../ops/inventory.js');
-        const root = resolve(dest);
-        if (!(await fs.stat(root).catch(() => null))?.isDirectory()) throw new UsageError(`${dest} is not a directory`);
+        const root = await requireDirectory(dest);
         const algos = parseAlgos(String(flags.algo));
         const format = flags.format;
         if (format !== 'jsonl' && format !== 'yaml') throw new UsageError(`--format must be jsonl or yaml, not '${format}'`);

@@ -2,7 +2,7 @@
 // SIGINT/SIGTERM. Prints the URL on stdout once listening (port 0 = any free port).
 import type { CAC } from 'cac';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { makeLogger, runCommand, type GlobalFlags } from './common.js';
+import { makeLogger, runCommand, type GlobalFlags, requireDirectory } from './common.js';
 
 interface ServeFlags extends GlobalFlags {
   listen: string;
@@ -15,12 +15,9 @@ export function register(cli: CAC): void {
     .action((dest: string, flags: ServeFlags) =>
       runCommand(async () => {
         const log = await makeLogger(flags);
-        const { stat } = await import('node:fs/promises');
-        const { resolve } = await import('node:path');
         const { parseListen } = await import('../ops/listen.js');
         const { serveMirror } = await import('../ops/serve.js');
-        const root = resolve(dest);
-        if (!(await stat(root).catch(() => null))?.isDirectory()) throw new UsageError(`${dest} is not a directory`);
+        const root = await requireDirectory(dest);
         const { host, port } = parseListen(String(flags.listen));
         const server = await serveMirror(root, host, port, { log }).catch((err: NodeJS.ErrnoException) => {
           throw new UsageError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`);

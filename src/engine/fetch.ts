@@ -253,6 +253,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
 export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source: string; runId: number }): Promise<number> {
   const { raw } = p.state;
   const records = prepareRecords(raw);
+  const doomed = prepareDoomedLookups(raw);
   const page = raw.prepare(`SELECT rowid, * FROM temp.deferred WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
   let placed = 0;
   let last = 0;
@@ -270,7 +271,7 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
     }[];
     if (rows.length === 0) break;
     last = rows[rows.length - 1].rowid;
-    for (const row of rows) placeClearingDoomed(p.state.raw, p.tree, row.tmp_file, row.path);
+    for (const row of rows) placeClearingDoomed(doomed, p.tree, row.tmp_file, row.path);
     await syncFilesystem(p.tree.root);
     const now = Date.now();
     raw.transaction(() => {
@@ -306,8 +307,22 @@ function isTreeConflict(err: unknown): boolean {
  * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
  * is needed, or the doomed files of a directory standing where the file goes.
  */
-function placeClearingDoomed(raw: Database.Database, tree: SafeTree, tmpFile: string, path: string): void {
-  const isDoomed = raw.prepare(`SELECT 1 FROM temp.doomed WHERE path = ?`).pluck();
+interface DoomedLookups {
+  has(path: string): boolean;
+  /** Doomed paths below directory `dir`. */
+  under(dir: string): string[];
+}
+
+function prepareDoomedLookups(raw: Database.Database): DoomedLookups {
+  const one = raw.prepare(`SELECT 1 FROM temp.doomed WHERE path = ?`).pluck();
+  const below = raw.prepare(`SELECT path FROM temp.doomed WHERE path > ? AND path < ? ORDER BY path DESC`).pluck();
+  return {
+    has: (path) => one.get(path) !== undefined,
+    under: (dir) => below.all(`${dir}/`, `${dir}0`) as string[],
+  };
+}
+
+function placeClearingDoomed(doomed: DoomedLookups, tree: SafeTree, tmpFile: string, path: string): void {
   const final = tree.resolve(path);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -317,15 +332,11 @@ function placeClearingDoomed(raw: Database.Database, tree: SafeTree, tmpFile: st
     } catch (err) {
       if (attempt > 0 || !isTreeConflict(err)) throw err;
       if (err instanceof FileInTheWayError) {
-        if (!isDoomed.get(err.blocker)) throw new Error(`cannot place ${path}: ${err.message} and upstream still wants it`);
+        if (!doomed.has(err.blocker)) throw new Error(`cannot place ${path}: ${err.message} and upstream still wants it`);
         unlinkSync(tree.resolve(err.blocker));
         tree.forget(err.blocker);
       } else {
-        const under = raw
-          .prepare(`SELECT path FROM temp.doomed WHERE path > ? AND path < ? ORDER BY path DESC`)
-          .pluck()
-          .all(`${path}/`, `${path}0`) as string[];
-        for (const doomed of under) rmSync(tree.resolve(doomed), { force: true });
+        for (const gone of doomed.under(path)) rmSync(tree.resolve(gone), { force: true });
         removeEmptyDirs(final);
         tree.forget(path);
       }

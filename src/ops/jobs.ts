@@ -9,7 +9,7 @@ import { RunEvents, type RunSummary } from '../engine/events.js';
 import { layoutFor } from '../engine/layout.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '../errors.js';
 import { attachManifest } from './manifest.js';
-import { SyncMetrics, serveMetrics } from './metrics.js';
+import type { SyncMetrics } from './metrics.js';
 import { parseListen } from './listen.js';
 
 export interface ObservedSyncOptions extends SyncOptions {
@@ -80,6 +80,8 @@ export interface MetricsOutput {
  */
 export async function withMetrics<T>(out: MetricsOutput, log: Logger, signal: AbortSignal, body: (metrics?: SyncMetrics) => Promise<T>): Promise<T> {
   if (!out.listen && !out.metricsFile) return body(undefined);
+  // prom-client is loaded only by the runs that publish metrics.
+  const { SyncMetrics, serveMetrics } = await import('./metrics.js');
   const metrics = new SyncMetrics();
   let server;
   if (out.listen) {

@@ -12,7 +12,7 @@
 // - Native addons and pino-pretty (required at run time, when a line is first logged) stay
 //   in node_modules.
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,7 +44,8 @@ const ownFileUrls = {
   },
 };
 
-await build({
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
   entryPoints: { cli: join(repo, 'dist', 'src', 'cli.js') },
   outdir,
   bundle: true,
@@ -58,4 +59,6 @@ await build({
   banner: { js: "import { createRequire as __mirrorRequire } from 'node:module'; const require = __mirrorRequire(import.meta.url);" },
   plugins: [undiciDispatchers, ownFileUrls],
   logLevel: 'warning',
+  metafile: true,
 });
+if (process.env.BUNDLE_META) await writeFile(process.env.BUNDLE_META, JSON.stringify(result.metafile));

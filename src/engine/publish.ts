@@ -1,6 +1,8 @@
 // Stage 4, publish: moves the adapter's staged index files into place, stage by stage in
 // ascending order (the root index is the adapter's highest stage, so it goes live last). Each
-// stage is made durable (data, then names) before the next one starts. Runs only
+// stage is made durable (data, then names) before the next one starts: one filesystem sync
+// makes every staged file's data durable before the first rename, then one after each group's
+// renames (which also covers the next group's data, all written before publish began). Runs only
 // when every blob of the run is in place.
 import { renameSync } from 'node:fs';
 import { sha256File } from '../util/hash-file.js';
@@ -12,7 +14,7 @@ import { prepareRecords } from './records.js';
 import type { RunEvents } from './events.js';
 import type { SafeTree } from './safe-path.js';
 
-/** Files made durable and renamed together (two filesystem syncs per group). */
+/** Files renamed together (one filesystem sync per group). */
 const GROUP = 4096;
 
 interface StagedRow {
@@ -39,7 +41,6 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
     const facts = await Promise.all(
       rows.map((row) => hashLimit(async () => ({ row, st: await stat(row.staged), sha256: await sha256File(row.staged) }))),
     );
-    await syncFilesystem(p.tree.root);
     for (const { row } of facts) {
       p.tree.ensureParentDirs(row.path);
       renameSync(row.staged, p.tree.resolve(row.path));
@@ -69,6 +70,7 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
     }
   };
   let published = 0;
+  if (stages.length > 0) await syncFilesystem(p.tree.root);
   for (const stage of stages) {
     const rows = rowsOfStage.all(stage) as StagedRow[];
     for (let i = 0; i < rows.length; i += GROUP) {

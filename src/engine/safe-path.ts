@@ -80,11 +80,9 @@ export class SafeTree {
       prefix = prefix ? `${prefix}/${segments[i]}` : segments[i];
       if (this.checked.has(prefix)) continue;
       const abs = join(this.root, prefix);
-      let st;
-      try {
-        st = lstatSync(abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A missing directory is the common case of a first sync: no exception for it.
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) {
         if (!create) return false;
         mkdirSync(abs);
         this.checked.add(prefix);

@@ -99,25 +99,32 @@ export async function completeRoot(ctx: DiscoverContext, base: string, root: Sui
 export async function readRoot(root: SuiteRoot, keyring: string | null, workDir: string, warn: (message: string) => void): Promise<string> {
   const s = root.suite;
   if (root.inRelease) {
+    // Release.gpg is checked at the same time as InRelease (two gpgv at once); its verdict
+    // counts only once InRelease is known good.
+    const detached =
+      root.release && root.releaseGpg && keyring
+        ? verifyDetached(root.releaseGpg, root.release, keyring, workDir).then(
+            () => null,
+            (err: Error) => err,
+          )
+        : Promise.resolve(null);
     const text = keyring
-      ? await verifyClearsigned(root.inRelease, keyring, workDir).catch((err: Error) => {
+      ? await verifyClearsigned(root.inRelease, keyring, workDir).catch(async (err: Error) => {
+          await detached;
           throw new SignatureError(`suite ${s}: ${err.message}`);
         })
       : clearsignedText(await fs.readFile(root.inRelease, 'utf8'));
+    const detachedError = await detached;
     if (root.release) {
       const plain = await fs.readFile(root.release, 'utf8');
       if (!sameRelease(parseRelease(text), parseRelease(plain))) {
         throw new SuiteError(`suite ${s}: Release and InRelease disagree (upstream is mid-update?); try again later`);
       }
-      if (root.releaseGpg && keyring) {
-        try {
-          await verifyDetached(root.releaseGpg, root.release, keyring, workDir);
-        } catch (err) {
-          // apt reads the (good) InRelease and never this file: leave it out rather than
-          // publish a signature known to be bad, and say so.
-          warn(`apt: suite ${s}: ${(err as Error).message} over Release (InRelease is good): Release.gpg is not published`);
-          root.releaseGpg = null;
-        }
+      if (detachedError) {
+        // apt reads the (good) InRelease and never this file: leave it out rather than
+        // publish a signature known to be bad, and say so.
+        warn(`apt: suite ${s}: ${detachedError.message} over Release (InRelease is good): Release.gpg is not published`);
+        root.releaseGpg = null;
       }
     }
     return text;

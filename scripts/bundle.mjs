@@ -53,7 +53,7 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  minify: !process.env.BUNDLE_NOMINIFY,
   external: ['better-sqlite3', 'zstd-napi'],
   // CommonJS dependencies call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __mirrorRequire } from 'node:module'; const require = __mirrorRequire(import.meta.url);" },

@@ -2,11 +2,6 @@
 // File writes, fsyncs and renames run on libuv's thread pool; 4 threads (the default) starve a
 // mirror run that places thousands of small files. Must be set before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-// undici parses HTTP with a WebAssembly llhttp. V8 first compiles it with its baseline compiler,
-// then recompiles it with its optimizing one on a background thread, and the process waits for
-// that at exit (~0.1 s of CPU per run, on every short run). Header parsing is never what bounds
-// a mirror run, so the baseline code is kept.
-(await import('node:v8')).setFlagsFromString('--liftoff-only');
 // The bundle (scripts/bundle.mjs, built by `npm run build` / `npm test`) starts faster; a
 // bundle older than the compiled sources (tsc ran since) is stale and not used.
 const { statSync } = await import('node:fs');

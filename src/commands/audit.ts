@@ -5,7 +5,7 @@ import type { StateDb } from '../state/db.js';
 import type { Layout } from '../engine/layout.js';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
-import { interruptSignal, makeLogger, parseConcurrency, runCommand, type GlobalFlags } from './common.js';
+import { interruptSignal, keepBaselineWasm, makeLogger, parseConcurrency, runCommand, type GlobalFlags } from './common.js';
 
 interface AuditFlags extends GlobalFlags {
   hash?: boolean;
@@ -55,6 +55,7 @@ export function register(cli: CAC): void {
     .option('--json', 'Print the report as JSON')
     .action((dest: string, flags: AuditFlags) =>
       runCommand(async () => {
+        await keepBaselineWasm();
         const log = await makeLogger(flags);
         const { verifyMirror } = await import('../engine/verify.js');
         const { userAgent } = await import('../engine/sync.js');

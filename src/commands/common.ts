@@ -27,6 +27,17 @@ export function registerGlobalFlags(cli: CAC): void {
     .option('--progress', 'Show progress (default: on)', { default: true });
 }
 
+/**
+ * For the commands that download (sync, plan, verify, demo), whose only WebAssembly is undici's
+ * HTTP parser (llhttp): V8 compiles it with its baseline compiler, then recompiles it with its
+ * optimizing one on a background thread, and the process waits for that at exit (~0.1 s of CPU
+ * on every short run); header parsing never bounds a run. Not for `inventory`: its BLAKE3 and
+ * xxHash are WebAssembly too, and ~6x slower as baseline code.
+ */
+export async function keepBaselineWasm(): Promise<void> {
+  (await import('node:v8')).setFlagsFromString('--liftoff-only');
+}
+
 export async function makeLogger(flags: GlobalFlags): Promise<Logger> {
   const { createLogger } = await import('../log.js');
   return createLogger(flags.logFormat, flags.logLevel);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT_OK } from '../errors.js';
-import { interruptSignal, makeLogger, runCommand, type GlobalFlags } from './common.js';
+import { interruptSignal, keepBaselineWasm, makeLogger, runCommand, type GlobalFlags } from './common.js';
 
 /** A fixed port keeps the mirrored paths (<host:port>/...) the same from one demo to the next. */
 const DEMO_PORT = 47321;
@@ -22,6 +22,7 @@ export function register(cli: CAC): void {
     .option('--dest <dir>', 'Where to put the demo mirror', { default: 'demo-mirror' })
     .action((flags: DemoFlags) =>
       runCommand(async () => {
+        await keepBaselineWasm();
         const log = await makeLogger(flags);
         const { makeCorpus, serveCorpus, writeListFiles } = await import('../demo/fixture-upstream.js');
         const { runSync } = await import('../engine/sync.js');

@@ -1,7 +1,7 @@
 // `mirror sync <kind> <upstream> <dest>` and `mirror plan <kind> <upstream> <dest>`.
 import type { CAC } from 'cac';
 import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
-import { interruptSignal, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
+import { interruptSignal, keepBaselineWasm, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import type { Source } from '../sources/types.js';
 import { parseSize } from '../ops/units.js';
@@ -45,6 +45,7 @@ export function register(cli: CAC): void {
     .option('--manifest-max-size <size>', 'Rotate .mirror/manifest.jsonl at a run start once it is this big', { default: '256M' })
     .action((args: string[], flags: SyncFlags) =>
       runCommand(async () => {
+        await keepBaselineWasm();
         if (flags.config !== undefined) {
           const { syncFromConfig } = await import('./sync-config.js');
           return syncFromConfig(String(flags.config), args, flags);
@@ -93,6 +94,7 @@ export function register(cli: CAC): void {
     .option('--json', 'Print the plan as JSON')
     .action((kind: string, upstream: string, dest: string, flags: SyncFlags) =>
       runCommand(async () => {
+        await keepBaselineWasm();
         const log = await makeLogger(flags);
         const { requireSource } = await import('../engine/sync.js');
         const { planOnly } = await import('../engine/dry-run.js');

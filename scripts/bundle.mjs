@@ -12,6 +12,8 @@
 //   worker scripts (new URL('./x-worker.js', import.meta.url)) and package.json are found.
 // - Native addons and pino-pretty (required at run time, when a line is first logged) stay
 //   in node_modules.
+// For profiling: BUNDLE_NOMINIFY=1 keeps the names readable; BUNDLE_META=FILE writes esbuild's
+// metafile (what each chunk holds, and from where).
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
 // File writes, fsyncs and renames run on libuv's thread pool; 4 threads (the default) starve a
 // mirror run that places thousands of small files. Must be set before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-// The bundle (scripts/bundle.mjs, built by `npm run build` / `npm test`) starts faster; a
+// The bundle (bin/bundle.mjs, built by `npm run build` / `npm test`) starts faster; a
 // bundle older than the compiled sources (tsc ran since) is stale and not used.
 const { statSync } = await import('node:fs');
 const builtAt = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;

@@ -7,7 +7,9 @@ import { AdaptiveConcurrency } from '../src/http/adaptive-concurrency.js';
 import { RateLimiter } from '../src/http/rate-limiter.js';
 import { Semaphore } from '../src/http/semaphore.js';
 import { RetryBudget, isRetryableStatus, isMissingStatus } from '../src/http/retry-policy.js';
-import { parseContentEncoding, chooseRepresentation } from '../src/http/content-encoding.js';
+import { parseContentEncoding, chooseRepresentation, DecodedTrack } from '../src/http/content-encoding.js';
+import { gzipSync } from 'node:zlib';
+import { onAbort } from '../src/http/abort-listeners.js';
 import { parseContentRange, ifRangeValue } from '../src/http/resume.js';
 
 describe('backoff', () => {
@@ -126,6 +128,19 @@ describe('rate limiter', () => {
   });
 });
 
+describe('abort listeners', () => {
+  it('calls every registered callback once on abort, and none that was forgotten', () => {
+    const ac = new AbortController();
+    const calls: string[] = [];
+    const forgetA = onAbort(ac.signal, () => calls.push('a'));
+    onAbort(ac.signal, () => calls.push('b'));
+    forgetA();
+    ac.abort();
+    ac.abort();
+    expect(calls).toEqual(['b']);
+  });
+});
+
 describe('semaphore', () => {
   it('queues beyond the limit, follows limit changes and leaves on abort', async () => {
     const s = new Semaphore(1);
@@ -159,6 +174,12 @@ describe('retry policy', () => {
 });
 
 describe('content encoding and resume helpers', () => {
+  it('a decoded track that overflows after end() was called still settles', async () => {
+    const track = new DecodedTrack(['gzip'], {}, 10);
+    track.write(gzipSync(Buffer.from('x'.repeat(5000))));
+    expect(await track.end()).toBe(false);
+  });
+
   it('parses codings in undo order and rejects unknown ones', () => {
     expect(parseContentEncoding('gzip')).toEqual(['gzip']);
     expect(parseContentEncoding('deflate, br')).toEqual(['br', 'deflate']);

@@ -101,12 +101,14 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const commitGroup = async (items: Finished[], failures: typeof failedGroup) => {
     const placed: { item: Finished; mtime: number; final: string }[] = [];
     const deferred: { item: Finished; mtime: number }[] = [];
-    const stats = await Promise.all(items.map((item) => stat(item.tmpFile).catch((err: Error) => err)));
+    const mtimes = await Promise.all(
+      items.map((item) => (item.result.mtimeMs !== undefined ? item.result.mtimeMs : stat(item.tmpFile).then((st) => st.mtimeMs, (err: Error) => err))),
+    );
     await syncFilesystem(p.tmpDir);
     items.forEach((item, i) => {
-      const st = stats[i];
-      if (st instanceof Error) return fail(item.row, st, item.startedAt, failures);
-      const mtime = Math.floor(st.mtimeMs);
+      const mtimeMs = mtimes[i];
+      if (mtimeMs instanceof Error) return fail(item.row, mtimeMs, item.startedAt, failures);
+      const mtime = Math.floor(mtimeMs);
       if (item.row.replaces) return void deferred.push({ item, mtime });
       try {
         p.tree.ensureParentDirs(item.row.path);
@@ -224,9 +226,19 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   };
 
   // Keep a bounded window of downloads queued in the downloader; page through `todo`.
-  // The window follows the downloader's (adaptive) concurrency, so it can grow.
-  const window = () => Math.max(64, p.downloader.stats().concurrency * 4);
-  const inFlight = new Set<Promise<void>>();
+  // The window follows the downloader's (adaptive) concurrency, so it can grow. A counter and
+  // one waiter, not Promise.race over the window: that re-subscribed to every pending download
+  // for each one started (O(window) per file).
+  const window = () => Math.max(64, p.downloader.concurrencyLimit() * 4);
+  let inFlight = 0;
+  let wakeDispatcher: (() => void) | null = null;
+  const settled = () => {
+    inFlight--;
+    const wake = wakeDispatcher;
+    wakeDispatcher = null;
+    wake?.();
+  };
+  const slotFreed = () => new Promise<void>((resolve) => (wakeDispatcher = resolve));
   let lastRowid = 0;
   outer: while (!p.signal.aborted && !commitError) {
     const rows = page.all(lastRowid) as TodoRow[];
@@ -234,12 +246,15 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     for (const row of rows) {
       if (p.signal.aborted || commitError) break outer;
       lastRowid = row.rowid;
-      while (inFlight.size >= window()) await Promise.race(inFlight);
-      const task = fetchOne(row).finally(() => inFlight.delete(task));
-      inFlight.add(task);
+      while (inFlight >= window()) await slotFreed();
+      inFlight++;
+      void fetchOne(row).then(settled, (err: Error) => {
+        commitError ??= err;
+        settled();
+      });
     }
   }
-  await Promise.all(inFlight);
+  while (inFlight > 0) await slotFreed();
   scheduleCommit(true);
   await committing;
   if (commitError) throw new Error(`cannot record downloaded files: ${commitError.message}`);

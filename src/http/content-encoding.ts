@@ -35,6 +35,7 @@ export class DecodedTrack {
   private readonly decoders: Decoder[];
   private failed: Error | null = null;
   private readonly done: Promise<void>;
+  private settle!: () => void;
 
   constructor(codings: string[], expected: Checksums | undefined, private readonly maxBytes: number) {
     this.digest = StreamDigest.for(expected);
@@ -46,10 +47,9 @@ export class DecodedTrack {
       this.digest.update(chunk);
       if (this.digest.bytes > this.maxBytes) this.fail(new Error('decoded body exceeds the expected size'));
     });
-    this.done = new Promise<void>((resolve) => {
-      last.on('end', resolve);
-      for (const d of this.decoders) d.on('error', (e) => (this.fail(e), resolve()));
-    });
+    this.done = new Promise<void>((resolve) => (this.settle = resolve));
+    last.on('end', () => this.settle());
+    for (const d of this.decoders) d.on('error', (e) => this.fail(e));
   }
 
   get ok(): boolean {
@@ -72,6 +72,8 @@ export class DecodedTrack {
     if (this.failed) return;
     this.failed = e;
     for (const d of this.decoders) d.destroy();
+    // A destroyed stream never emits 'end': whoever waits in end() learns of the failure here.
+    this.settle();
   }
 }
 

@@ -116,6 +116,8 @@ export interface DownloadResult {
   attempts: number;
   /** The URL finally served after redirects. */
   finalUrl?: string;
+  /** mtime of the tmp file as written (200 only), so the caller needs no stat. */
+  mtimeMs?: number;
 }
 
 export interface RequestEvent {
@@ -224,15 +226,20 @@ export class Downloader {
     this.random = opts.random ?? Math.random;
   }
 
-  stats(): DownloaderStats {
+  /** The current concurrency: the sum of the limits of the origins in use (cheap, no allocation). */
+  concurrencyLimit(): number {
     let concurrency = 0;
     for (const o of this.origins.values()) {
       if (o.slots.inUse > 0 || o.slots.queued > 0) concurrency += o.controller.limit;
     }
     if (concurrency === 0) concurrency = this.lastOrigin?.controller.limit ?? this.pinned ?? this.initial;
+    return Math.min(concurrency, this.global.limit);
+  }
+
+  stats(): DownloaderStats {
     return {
       ...this.counters,
-      concurrency: Math.min(concurrency, this.global.limit),
+      concurrency: this.concurrencyLimit(),
       bytesPerSec: this.byteMeter.perSecond(),
       filesPerSec: this.fileMeter.perSecond(),
     };
@@ -501,6 +508,7 @@ export class Downloader {
 
     const writer = await this.io(() => BufferedFileWriter.open(req.tmpFile, offset));
     let receiveError: unknown = null;
+    let mtimeMs: number | undefined;
     try {
       for (let chunk = await res.next(); chunk; chunk = await res.next()) {
         digest.update(chunk);
@@ -523,7 +531,7 @@ export class Downloader {
       receiveError = err;
     }
     try {
-      await writer.close();
+      mtimeMs = await writer.close();
     } catch (err) {
       receiveError ??= new AttemptFailure('local', `writing ${req.tmpFile}: ${(err as Error).message}`, false, { cause: err });
     }
@@ -543,6 +551,7 @@ export class Downloader {
         await this.io(() => decodeFileInPlace(req.tmpFile, codings));
         size = decodedCandidate.bytes;
         checksums = decodedCandidate.checksums;
+        mtimeMs = undefined; // rewritten: the caller stats it
       }
     }
     if (expectedSize !== undefined && size !== expectedSize) {
@@ -565,7 +574,7 @@ export class Downloader {
       });
     }
     if (state.sidecarWritten) await this.io(() => removeSidecar(req.tmpFile));
-    return { status: 200, size, checksums, etag, lastModified };
+    return { status: 200, size, checksums, etag, lastModified, mtimeMs };
   }
 
   // ---- resume ------------------------------------------------------------------------------

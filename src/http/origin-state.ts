@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
+import { onAbort } from './abort-listeners.js';
 import { Semaphore } from './semaphore.js';
 
 export class OriginState {
@@ -63,11 +64,10 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const forget = onAbort(signal, () => reject(signal.reason));
     promise.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
+      (v) => (forget(), resolve(v)),
+      (e) => (forget(), reject(e)),
     );
   });
 }

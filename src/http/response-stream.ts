@@ -5,6 +5,7 @@
 // paused while more than HIGH_WATER bytes wait in the queue.
 
 import type { Dispatcher } from 'undici';
+import { onAbort } from './abort-listeners.js';
 
 const HIGH_WATER = 1024 * 1024;
 const DUMP_LIMIT = 128 * 1024;
@@ -93,12 +94,12 @@ export function openResponse(dispatcher: Dispatcher, opts: Dispatcher.DispatchOp
     if (signal?.aborted) return reject(signal.reason);
     let controller: Controller | null = null;
     let stream: ResponseStream | null = null;
-    const onAbort = () => {
-      if (controller) controller.abort(signal!.reason);
-      else reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const cleanup = () => signal?.removeEventListener('abort', onAbort);
+    const cleanup = signal
+      ? onAbort(signal, () => {
+          if (controller) controller.abort(signal.reason);
+          else reject(signal.reason);
+        })
+      : () => undefined;
     dispatcher.dispatch(opts, {
       onRequestStart(c: Controller) {
         controller = c;

@@ -2,11 +2,12 @@
 // Lowering the limit never interrupts holders: new acquirers simply wait until the count drops.
 // Waiters are served FIFO and leave the queue when their signal aborts.
 
+import { onAbort } from './abort-listeners.js';
+
 interface Waiter {
   resolve: () => void;
   reject: (reason: unknown) => void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
+  forget?: () => void;
 }
 
 export class Semaphore {
@@ -42,14 +43,13 @@ export class Semaphore {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.tryAcquire()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal };
+      const waiter: Waiter = { resolve, reject };
       if (signal) {
-        waiter.onAbort = () => {
+        waiter.forget = onAbort(signal, () => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) this.waiters.splice(i, 1);
           reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        });
       }
       this.waiters.push(waiter);
     });
@@ -63,7 +63,7 @@ export class Semaphore {
   private drain(): void {
     while (this.held < this.max && this.waiters.length > 0) {
       const w = this.waiters.shift()!;
-      if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+      w.forget?.();
       this.held++;
       w.resolve();
     }

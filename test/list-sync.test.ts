@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmS
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCli } from './helpers/cli.js';
-import { ListUpstream, sha256 } from './helpers/list-upstream.js';
+import { ListUpstream, sha256 } from '../fixtures/list-upstream.js';
 
 let up: ListUpstream;
 let dest: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
-import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, sha256File, signSuite, type ArchiveKey, type FixturePackage } from './fixture.js';
+import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, sha256File, signSuite, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 
 const V1: FixturePackage[] = [
   { name: 'alpha', version: '1.0' },

@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
-import { aptClient, buildArchive, dropKey, listFiles, makeKey, type ArchiveKey, type FixturePackage } from '../apt/fixture.js';
+import { aptClient, buildArchive, dropKey, listFiles, makeKey, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 import { serveDir } from '../helpers/static-server.js';
 import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timed, type Timed } from './bench-util.js';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { serveDir } from '../helpers/static-server.js';
-import { writeChannel } from '../helpers/conda-channel.js';
+import { writeChannel } from '../../fixtures/conda-channel.js';
 import { cacheDir, MIRROR_BIN, timed, type Timed } from './bench-util.js';
 
 const RECORDS = Number(process.argv[2] ?? 300_000);

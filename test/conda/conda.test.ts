@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
 import { runCli } from '../helpers/cli.js';
-import { writeChannel, type ChannelSpec, type PackageSpec } from '../helpers/conda-channel.js';
+import { writeChannel, type ChannelSpec, type PackageSpec } from '../../fixtures/conda-channel.js';
 
 const INDEX_FILES = new Set(['repodata.json', 'repodata.json.bz2', 'repodata.json.zst', 'current_repodata.json']);
 

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
-import { CARGO, cargoProject, packageCrates, UpstreamRegistry, type PackagedCrate } from './fixture.js';
+import { CARGO, cargoProject, packageCrates, UpstreamRegistry, type PackagedCrate } from '../../fixtures/crates-registry.js';
 
 const run = promisify(execFile);
 

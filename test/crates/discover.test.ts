@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { cratesSource } from '../../src/sources/crates/index.js';
 import type { DiscoverResult, Entry } from '../../src/sources/types.js';
-import { packageCrates, UpstreamRegistry, type PackagedCrate } from './fixture.js';
+import { packageCrates, UpstreamRegistry, type PackagedCrate } from '../../fixtures/crates-registry.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
 
 interface Run {

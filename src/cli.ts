@@ -12,6 +12,12 @@ import * as inventoryCommand from './commands/inventory.js';
 import * as bundleCommands from './commands/bundle.js';
 import * as manifestCommand from './commands/manifest.js';
 
+// A reader that stops early (`mirror kinds | head`) is not an error: what it no longer reads
+// is dropped, and the command itself goes on (a sync must not stop half-way for it).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+});
+
 const cli = cac('mirror');
 registerGlobalFlags(cli);
 for (const module of [syncCommands, auditCommands, demoCommand, serveCommand, inventoryCommand, bundleCommands, manifestCommand]) module.register(cli);

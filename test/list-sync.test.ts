@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync, readdirSync, writeFileSync, truncateSync, rmSync, mkdirSync, symlinkSync, mkdtempSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { runCli } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { MIRROR_BIN, runCli } from './helpers/cli.js';
 import { ListUpstream, sha256 } from '../fixtures/list-upstream.js';
 
 let up: ListUpstream;
@@ -343,6 +344,12 @@ describe('list sync', () => {
     const r = await sync();
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/written by a newer mirror \(schema 9999_future\)/);
+  });
+
+  it('stops quietly when its reader does (mirror kinds | head -1)', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${MIRROR_BIN}" kinds | head -1; exit \${PIPESTATUS:-0}`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^list /);
+    expect(r.stderr).toBe('');
   });
 
   it('gives one-line errors and exit 2 for bad input', async () => {

@@ -28,12 +28,11 @@ export function registerGlobalFlags(cli: CAC): void {
 }
 
 /**
- * For the short runs of the commands that download (a sync of an existing mirror, plan, verify,
- * demo), whose only WebAssembly is undici's HTTP parser (llhttp): V8 compiles it with its
- * baseline compiler, then recompiles it with its optimizing one on a background thread, and the
- * process waits for that at exit (~0.1 s of CPU on every short run). A first sync skips it: over
- * 20,000 downloads the optimized parser saves ~5 % of the CPU. Not for `inventory`: its BLAKE3
- * and xxHash are WebAssembly too, and ~6x slower as baseline code.
+ * For the commands that download (sync, plan, verify, demo), whose only WebAssembly is undici's
+ * HTTP parser (llhttp): V8 compiles it with its baseline compiler, then recompiles it with its
+ * optimizing one on a background thread, and the process waits for that at exit (~0.1 s of CPU
+ * on every short run); header parsing never bounds a run. Not for `inventory`: its BLAKE3 and
+ * xxHash are WebAssembly too, and ~6x slower as baseline code.
  */
 export async function keepBaselineWasm(): Promise<void> {
   (await import('node:v8')).setFlagsFromString('--liftoff-only');

@@ -5,8 +5,6 @@ import { interruptSignal, keepBaselineWasm, makeLogger, parseConcurrency, parseR
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import type { Source } from '../sources/types.js';
 import { parseSize } from '../ops/units.js';
-import { existsSync } from 'node:fs';
-import { layoutFor } from '../engine/layout.js';
 
 export interface SyncFlags extends GlobalFlags {
   maxDelete?: string | number;
@@ -47,16 +45,13 @@ export function register(cli: CAC): void {
     .option('--manifest-max-size <size>', 'Rotate .mirror/manifest.jsonl at a run start once it is this big', { default: '256M' })
     .action((args: string[], flags: SyncFlags) =>
       runCommand(async () => {
+        await keepBaselineWasm();
         if (flags.config !== undefined) {
-          await keepBaselineWasm();
           const { syncFromConfig } = await import('./sync-config.js');
           return syncFromConfig(String(flags.config), args, flags);
         }
         if (args.length !== 3) throw new UsageError('usage: mirror sync <kind> <upstream> <dest> (or mirror sync --config mirror.toml [JOB...])');
         const [kind, upstream, dest] = args;
-        // A first sync (no state DB yet) is the long run that downloads everything: there the
-        // optimized HTTP parser pays for itself (measured: 20,000 small files, ~5 % less CPU).
-        if (existsSync(layoutFor(dest, flags.state).statePath)) await keepBaselineWasm();
         // Loaded together: each module's files are read while the others compile.
         const [log, { requireSource }, { parseMaxDelete }, { formatBytes }, { runObservedSync, withMetrics }, { basename, resolve }] = await Promise.all([
           makeLogger(flags),

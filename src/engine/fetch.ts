@@ -104,7 +104,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     const mtimes = await Promise.all(
       items.map((item) => (item.result.mtimeMs !== undefined ? item.result.mtimeMs : stat(item.tmpFile).then((st) => st.mtimeMs, (err: Error) => err))),
     );
-    await syncFilesystem(p.tmpDir);
+    if (items.length > 0) await syncFilesystem(p.tmpDir);
     items.forEach((item, i) => {
       const mtimeMs = mtimes[i];
       if (mtimeMs instanceof Error) return fail(item.row, mtimeMs, item.startedAt, failures);

@@ -196,7 +196,7 @@ export class Downloader {
   private counters = { inFlight: 0, queued: 0, retries: 0, bytes: 0, files: 0, failed: 0 };
 
   constructor(private readonly opts: DownloaderOptions) {
-    if (opts.signal) setMaxListeners(0, opts.signal); // every queued request listens to it
+    if (opts.signal) setMaxListeners(0, opts.signal); // shared by the run: adapters and jobs add their own listeners
     if (opts.concurrency !== 'auto' && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) {
       throw new RangeError(`concurrency must be a positive integer or 'auto', got ${String(opts.concurrency)}`);
     }
@@ -214,7 +214,7 @@ export class Downloader {
     });
     // A new connection to an origin ends its probe: HTTP/2 is known by now.
     this.dispatcher.on('connect', (origin: URL) => this.origins.get(origin.origin)?.settleProbe(true));
-    this.backoff = backoffFromEnv({ baseMs: opts.retryBaseMs ?? 500, capMs: opts.retryCapMs ?? 30_000 }, opts.env ?? process.env);
+    this.backoff = backoffFromEnv({ baseMs: 500, capMs: 30_000 }, opts.env ?? process.env);
     if (opts.retryBaseMs !== undefined) this.backoff.baseMs = opts.retryBaseMs;
     if (opts.retryCapMs !== undefined) this.backoff.capMs = opts.retryCapMs;
     this.budget = new RetryBudget(opts.retryBudget ?? { base: 100, perFile: 0.5 });
@@ -447,6 +447,8 @@ export class Downloader {
         });
       }
       let offset = 0;
+      /** The whole body's size: from Content-Range for a partial answer, else Content-Length. */
+      let total = numberHeader(res.headers['content-length']);
       if (status === 206) {
         const range = parseContentRange(res.headers['content-range']);
         if (!resumeFrom || !range || range.start !== resumeFrom) {
@@ -454,8 +456,9 @@ export class Downloader {
           throw new AttemptFailure('network', `unexpected partial response for ${url.href}`, true, { status, discardPartial: true });
         }
         offset = resumeFrom;
+        total = range.total;
       }
-      const result = await this.receive(req, res, url, offset, state, origin, signal);
+      const result = await this.receive(req, res, url, offset, total, state, origin, signal);
       hop('ok', result.size - offset);
       return { ...result, attempts: attempt, finalUrl: url.href };
     }
@@ -467,6 +470,7 @@ export class Downloader {
     res: ResponseStream,
     url: URL,
     offset: number,
+    total: number | undefined,
     state: ResumeState,
     origin: OriginState,
     signal: AbortSignal | undefined,
@@ -479,8 +483,6 @@ export class Downloader {
       await res.dump();
       throw new AttemptFailure('network', `encoded partial response for ${url.href}`, true, { status: res.statusCode, discardPartial: true });
     }
-    const contentLength = numberHeader(res.headers['content-length']);
-    const total = res.statusCode === 206 ? parseContentRange(res.headers['content-range'])?.total : contentLength;
     if (!encoded && expectedSize !== undefined && total !== undefined && total !== expectedSize) {
       await res.dump();
       throw new AttemptFailure('size', `size mismatch for ${url.href}: the server announces ${total} bytes, the index says ${expectedSize}`, true, {

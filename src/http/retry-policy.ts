@@ -92,8 +92,4 @@ export class RetryBudget {
     this.spent++;
     return true;
   }
-
-  get retriesSpent(): number {
-    return this.spent;
-  }
 }

@@ -4,7 +4,8 @@
 // to `sink.problem`. When the mirror's content differs from upstream's (filters, a rejected
 // record, `info.base_url`) it writes the rewritten repodata.json to `job.rewriteFile` and, once
 // `job` can name it, a current_repodata.json filtered to the same files.
-// Passes: one in the common case (emit, and write when a rewrite is known up front); with
+// Passes: one in the common case (emit, and write when a rewrite is known up front: filters or
+// upstream's info.base_url); with
 // --keep-latest a first pass collects versions and a second emits and writes; when a record is
 // rejected without a rewrite planned, a second pass writes the rewritten index.
 import { rawText, RepodataFormatError, scanRepodata, type PackageSection } from './repodata-scanner.js';
@@ -256,11 +257,13 @@ export async function scanSubdir(job: ScanJob, sink: ScanSink): Promise<ScanOutc
     const keep = latest.select();
     await scan.run({ report: false, emit: true, writer: new RepodataWriter(job.rewriteFile), collect: null, keep, written });
   } else {
-    written = scan.reshaping ? new Set() : null;
-    const writer = scan.reshaping ? new RepodataWriter(job.rewriteFile) : null;
+    // Filters and upstream's base_url are known before the pass: then it writes as it goes.
+    const rewrite = scan.reshaping || scan.hasBaseUrl;
+    written = rewrite ? new Set() : null;
+    const writer = rewrite ? new RepodataWriter(job.rewriteFile) : null;
     await scan.run({ report: true, emit: true, writer, collect: null, keep: null, written });
-    if (!writer && (scan.rejected > 0 || scan.hasBaseUrl)) {
-      // The published index must not name a rejected file nor point at upstream's base_url.
+    if (!writer && scan.rejected > 0) {
+      // The published index must not name a rejected file.
       written = new Set();
       await scan.run({ report: false, emit: false, writer: new RepodataWriter(job.rewriteFile), collect: null, keep: null, written });
     }

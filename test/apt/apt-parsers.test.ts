@@ -10,7 +10,7 @@ import { parseStanzas, streamStanzas } from '../../src/sources/apt/deb822.js';
 import { parseRelease, renderRelease, sameRelease, byHashAlgo, ReleaseError } from '../../src/sources/apt/release.js';
 import { packageFile, sourceFiles } from '../../src/sources/apt/pool.js';
 import { compileFilter, FilterError } from '../../src/sources/apt/filter.js';
-import { readLines, compressFile } from '../../src/sources/apt/codec.js';
+import { readText, compressFile } from '../../src/sources/apt/codec.js';
 import { isSafeRelPath } from '../../src/sources/apt/paths.js';
 import { selectIndexes, SelectionError } from '../../src/sources/apt/selection.js';
 import { clearsignedText } from '../../src/sources/apt/gpg.js';
@@ -191,10 +191,13 @@ describe('filters', () => {
 describe('codecs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'apt-codec-'));
   const text = 'Package: a\n\nPackage: b\n';
+  /** The decompressed lines (without their newlines), as the index parsers see them. */
   const collect = async (file: string) => {
-    const out: string[] = [];
-    for await (const l of readLines(file)) out.push(l);
-    return out;
+    let all = '';
+    for await (const chunk of readText(file)) all += chunk;
+    const lines = all.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines;
   };
 
   it('reads plain, gz and xz the same', async () => {

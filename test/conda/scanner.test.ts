@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { scanRepodata, RepodataFormatError } from '../../src/sources/conda/repodata-scanner.js';
 import { RepodataWriter } from '../../src/sources/conda/repodata-writer.js';
 import { compareCondaVersions } from '../../src/sources/conda/version-order.js';
-import { LatestVersions, nameFilter } from '../../src/sources/conda/filters.js';
+import { LatestVersions } from '../../src/sources/conda/filters.js';
+import { nameFilter } from '../../src/sources/name-filter.js';
 
 let dir: string;
 beforeAll(async () => {

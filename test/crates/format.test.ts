@@ -3,13 +3,13 @@ import {
   crateFilePath,
   cratesBaseTemplate,
   expandDl,
-  globMatcher,
   indexPathFor,
   isIndexPath,
   parseIndexFile,
   parseIndexLine,
   prefixFor,
 } from '../../src/sources/crates/format.js';
+import { nameFilter } from '../../src/sources/name-filter.js';
 
 const CK = 'a'.repeat(64);
 
@@ -101,7 +101,7 @@ describe('index lines', () => {
 
 describe('name globs', () => {
   it('includes and excludes, case-insensitively', () => {
-    const m = globMatcher(['serde*', 'to?io', '[ab]*'], ['*-derive', 'b[!x]*']);
+    const m = nameFilter(['serde*', 'to?io', '[ab]*'], ['*-derive', 'b[!x]*']).accepts;
     expect(m('serde')).toBe(true);
     expect(m('Serde_json')).toBe(true);
     expect(m('serde-derive')).toBe(false);
@@ -111,7 +111,7 @@ describe('name globs', () => {
     expect(m('bc')).toBe(false);
     expect(m('bx')).toBe(true);
     expect(m('rand')).toBe(false);
-    expect(globMatcher([], [])('anything')).toBe(true);
-    expect(globMatcher([], ['a.b'])('axb')).toBe(true);
+    expect(nameFilter([], []).accepts('anything')).toBe(true);
+    expect(nameFilter([], ['a.b']).accepts('axb')).toBe(true);
   });
 });

@@ -1,8 +1,7 @@
 // Compression codecs for apt index files, streaming.
 //
 // Contract: `readText(file)` yields the decompressed text of a plain, .gz (node:zlib) or .xz
-// (the `xz` CLI) file in chunks, `readLines(file)` its lines; a corrupt stream or a failing
-// `xz` rejects the iteration.
+// (the `xz` CLI) file in chunks; a corrupt stream or a failing `xz` rejects the iteration.
 // `compressFile(src, dest, codec)` writes a .gz or .xz copy. `codecOf(path)` names the codec
 // from the extension, or null for one this module cannot read (.bz2, .lz4...).
 import { spawn } from 'node:child_process';
@@ -53,17 +52,6 @@ export async function* readText(file: string): AsyncGenerator<string> {
   for await (const chunk of stream) yield chunk as string;
   await done;
   if (failure) throw failure;
-}
-
-/** The decompressed lines of an index file (without their newlines). */
-export async function* readLines(file: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of readText(file)) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
-    yield* lines;
-  }
-  if (rest !== '') yield rest;
 }
 
 export async function compressFile(src: string, dest: string, codec: 'gz' | 'xz'): Promise<void> {

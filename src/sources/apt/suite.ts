@@ -23,6 +23,7 @@ import type { ChecksumAlgo, Checksums, DiscoverContext } from '../types.js';
 import { streamStanzas } from './deb822.js';
 import { codecOf, compressFile, readText } from './codec.js';
 import { hashFile, linkOrCopy, matchesLocal, urlOf } from './files.js';
+import { sha256File } from '../../util/hash-file.js';
 import type { StanzaFilter } from './filter.js';
 import { clearsignedText, signRelease, SignatureError, verifyClearsigned, verifyDetached } from './gpg.js';
 import type { AptOptions } from './options.js';
@@ -57,15 +58,9 @@ const STAGE_RELEASE = 2;
 const STAGE_RELEASE_GPG = 3;
 const STAGE_IN_RELEASE = 4;
 
-async function sha256Of(file: string): Promise<string> {
-  return (await hashFile(file, ['sha256'])).checksums.sha256!;
-}
-
+/** The staged file, or null for a 404 (no validators are sent, so there is no 304). */
 async function fetchOptional(ctx: DiscoverContext, url: string, name: string, checks?: { size: number; checksums: Checksums }): Promise<string | null> {
-  await fs.mkdir(dirname(join(ctx.stagingDir, name)), { recursive: true });
-  const r = await ctx.fetchToStaging(url, name, { optional: true, ...(checks ?? {}) });
-  if (!r) return null;
-  return r.file ?? join(ctx.stagingDir, name);
+  return (await ctx.fetchToStaging(url, name, { optional: true, ...checks }))?.file ?? null;
 }
 
 export async function fetchRoot(ctx: DiscoverContext, base: string, suite: string, index: number): Promise<SuiteRoot> {
@@ -74,14 +69,14 @@ export async function fetchRoot(ctx: DiscoverContext, base: string, suite: strin
   const root: SuiteRoot = { suite, stageDir, inRelease: null, release: null, releaseGpg: null, fingerprint: '' };
   root.inRelease = await fetchOptional(ctx, urlOf(base, `${dists}/InRelease`), `${stageDir}/root/InRelease`);
   if (root.inRelease) {
-    root.fingerprint = `InRelease:${await sha256Of(root.inRelease)}`;
+    root.fingerprint = `InRelease:${await sha256File(root.inRelease)}`;
     return root;
   }
   root.release = await fetchOptional(ctx, urlOf(base, `${dists}/Release`), `${stageDir}/root/Release`);
   if (!root.release) throw new SuiteError(`suite ${suite}: upstream has neither ${dists}/InRelease nor ${dists}/Release`);
   root.releaseGpg = await fetchOptional(ctx, urlOf(base, `${dists}/Release.gpg`), `${stageDir}/root/Release.gpg`);
-  const gpgHash = root.releaseGpg ? await sha256Of(root.releaseGpg) : '-';
-  root.fingerprint = `Release:${await sha256Of(root.release)}:${gpgHash}`;
+  const gpgHash = root.releaseGpg ? await sha256File(root.releaseGpg) : '-';
+  root.fingerprint = `Release:${await sha256File(root.release)}:${gpgHash}`;
   return root;
 }
 

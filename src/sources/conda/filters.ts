@@ -1,32 +1,6 @@
-// Partial-mirror filters: package-name globs (--include / --exclude) and --keep-latest N.
-//
-// Names match case-insensitively against glob patterns (`*` any run, `?` one character).
-// A name is mirrored when it matches some include pattern (or there are none) and no exclude
-// pattern. --keep-latest N keeps, per package name, every build of the N highest distinct
+// Partial-mirror filter --keep-latest N (the name globs are src/sources/name-filter.ts): it keeps, per package name, every build of the N highest distinct
 // versions under conda's version ordering.
 import { compareCondaVersions } from './version-order.js';
-
-export interface NameFilter {
-  readonly active: boolean;
-  accepts(name: string): boolean;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('')
-    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 'i');
-}
-
-export function nameFilter(include: readonly string[], exclude: readonly string[]): NameFilter {
-  const inc = include.map(globToRegExp);
-  const exc = exclude.map(globToRegExp);
-  return {
-    active: inc.length > 0 || exc.length > 0,
-    accepts: (name) => (inc.length === 0 || inc.some((r) => r.test(name))) && !exc.some((r) => r.test(name)),
-  };
-}
 
 /** Collects (name, version, filename) triples and picks the files of the N latest versions. */
 export class LatestVersions {

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { DiscoverContext, DiscoverResult, Source, StagedFetch } from '../types.js';
 import { UsageError } from '../../errors.js';
+import { stringList } from '../name-filter.js';
 import { RepodataFormatError } from './repodata-scanner.js';
 import { compressFile, type RepodataCompression } from './compress.js';
 import type { CurrentFiles, ScanJob, ScanOutcome } from './subdir-scan.js';
@@ -63,11 +64,6 @@ interface Options {
   include: string[];
   exclude: string[];
   keepLatest: number | null;
-}
-
-function stringList(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map(String).filter((s) => s !== '');
 }
 
 function parseOptions(ctx: DiscoverContext): Options {

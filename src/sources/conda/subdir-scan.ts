@@ -10,7 +10,8 @@
 // rejected without a rewrite planned, a second pass writes the rewritten index.
 import { rawText, RepodataFormatError, scanRepodata, type PackageSection } from './repodata-scanner.js';
 import { RepodataWriter } from './repodata-writer.js';
-import { LatestVersions, nameFilter, type NameFilter } from './filters.js';
+import { LatestVersions } from './filters.js';
+import { nameFilter, type NameFilter } from '../name-filter.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 const HEX32 = /^[0-9a-fA-F]{32}$/;

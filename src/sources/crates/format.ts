@@ -5,7 +5,6 @@
 // - expandDl(template, version): the download URL of a .crate, cargo's `dl` rules.
 // - parseIndexLine(line): one JSON line -> the fields a mirror needs, or a one-line error.
 // - crateFilePath(name, vers): where the .crate lives on the mirror (static.crates.io layout).
-// - globMatcher(include, exclude): the crate-name filter of a partial mirror.
 
 /** Crate names as crates.io accepts them (and what we accept from an untrusted index). */
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -177,33 +176,3 @@ export function parseIndexFile(
   return out;
 }
 
-/** Glob (`*`, `?`, `[abc]`, `[!a-z]`) to an anchored, case-insensitive RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      if (close < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, close);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\/\]]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'i');
-}
-
-/** The crate-name filter: included by any `include` (or all when none) and by no `exclude`. */
-export function globMatcher(include: readonly string[], exclude: readonly string[]): (name: string) => boolean {
-  const inc = include.map(globToRegExp);
-  const exc = exclude.map(globToRegExp);
-  if (inc.length === 0 && exc.length === 0) return () => true;
-  return (name) => (inc.length === 0 || inc.some((r) => r.test(name))) && !exc.some((r) => r.test(name));
-}

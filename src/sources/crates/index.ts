@@ -16,12 +16,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { nameFilter, stringList } from '../name-filter.js';
 import type { DiscoverContext, DiscoverResult, Source } from '../types.js';
 import {
   crateFilePath,
   cratesBaseTemplate,
   expandDl,
-  globMatcher,
   isIndexPath,
   nameOfIndexPath,
   parseIndexFile,
@@ -50,12 +50,6 @@ interface CratesOptions {
   exclude: string[];
   sidecars: boolean;
   full: boolean;
-}
-
-function stringList(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map(String).filter((s) => s !== '');
 }
 
 function readOptions(raw: Record<string, unknown>): CratesOptions {
@@ -324,7 +318,7 @@ export const cratesSource: Source = {
     const dlTemplate = opts.dlTemplateOverride ?? (await upstreamDlTemplate(gitDir, commit));
     const shape = shapeOf(opts);
     const em = new Emitter(ctx, opts, dlTemplate);
-    const wanted = globMatcher(opts.include, opts.exclude);
+    const wanted = nameFilter(opts.include, opts.exclude).accepts;
 
     let why: string | null = null;
     if (!prev) why = 'first run';

@@ -157,15 +157,16 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
     fetchToStaging,
   });
   flush();
-  rejectTreeCollisions(raw, reportProblem);
+  rejected += rejectTreeCollisions(raw, reportProblem);
   return { result, problems, problemCount, rejected };
 }
 
 /**
  * A path cannot be both a file and a directory: when upstream wants `a` and `a/b`, the longer
  * path is rejected (otherwise every run would fail placing it and the mirror would freeze).
+ * Returns how many paths were rejected.
  */
-function rejectTreeCollisions(raw: StateDb['raw'], reportProblem: (message: string) => void): void {
+function rejectTreeCollisions(raw: StateDb['raw'], reportProblem: (message: string) => void): number {
   const collisions = raw
     .prepare(
       `SELECT a.path AS parent, b.path AS child FROM temp.incoming a JOIN temp.incoming b
@@ -178,6 +179,7 @@ function rejectTreeCollisions(raw: StateDb['raw'], reportProblem: (message: stri
     reportProblem(`rejected '${printable(child)}': '${printable(parent)}' is a file upstream too, it cannot also be a directory`);
     remove.run(child);
   }
+  return collisions.length;
 }
 
 /** Upstream text made safe for a one-line log message. */

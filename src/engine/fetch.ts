@@ -64,6 +64,12 @@ export interface FetchParams {
   events: RunEvents;
   /** Called after each committed group, for progress. */
   onProgress?: (done: FetchCounts) => void;
+  /**
+   * Whether a file blocked by the old tree (a file where a directory is needed, or the reverse)
+   * waits for publish time in TEMP `deferred` (sync, which calls placeDeferred), or fails
+   * (repair, which publishes nothing). Default true.
+   */
+  deferTreeConflicts?: boolean;
 }
 
 export interface FetchCounts {
@@ -118,7 +124,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       } catch (err) {
         // A file of the old tree in the way (upstream turned `a` into `a/b`, or back): the new
         // file waits for publish time, when the old one may go.
-        if (isTreeConflict(err)) return void deferred.push({ item, mtime });
+        if (isTreeConflict(err) && p.deferTreeConflicts !== false) return void deferred.push({ item, mtime });
         rmSync(item.tmpFile, { force: true });
         fail(item.row, new Error(`cannot place ${item.row.path}: ${(err as Error).message}`), item.startedAt, failures);
       }

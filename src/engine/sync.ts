@@ -96,6 +96,8 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
     let bytesDownloaded = 0;
     let error: string | undefined;
+    /** Set when files changed state without a download, delete or publish (stale <-> present). */
+    let stateShifted = false;
 
     let finished = false;
     const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
@@ -107,7 +109,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
              published = ?, rejected = ?, bytes = ?, error = ? WHERE id = ?`,
         )
         .run(endedAt, outcome, counts.downloaded, counts.kept, counts.deleted, counts.failed, counts.published, counts.rejected, bytesDownloaded, error ?? null, runId);
-      const unchanged = counts.downloaded + counts.deleted + counts.published + counts.failed === 0;
+      const unchanged = counts.downloaded + counts.deleted + counts.published + counts.failed === 0 && !stateShifted;
       writeStatusFile(layout.statusFile, readStatusFromDb(state!, name, unchanged ? previousSize : undefined));
       const summary: RunSummary = {
         runId,
@@ -157,8 +159,13 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       counts.rejected = discovered.rejected;
       const plan = computePlan(raw, discovered.result.mode);
       // Files an earlier run refused to delete (stale) that upstream wants again are simply live again.
-      raw.exec(`UPDATE files SET state = 'present' WHERE state != 'present' AND state = 'stale'
-                AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`);
+      const revived = raw
+        .prepare(
+          `UPDATE files SET state = 'present' WHERE state != 'present' AND state = 'stale'
+           AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`,
+        )
+        .run().changes;
+      if (revived > 0) stateShifted = true;
       counts.kept = plan.keep.files;
       logPlan(log, plan);
       if (events.listenerCount('file') > 0) {
@@ -223,6 +230,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
       const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
       counts.deleted = collected.deleted;
+      if (collected.refused) stateShifted = true;
       // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
       // the next run looks at the same changes again; a refused deletion does not (the DB keeps
       // those files as stale for `mirror gc`).

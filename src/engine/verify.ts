@@ -209,6 +209,7 @@ async function repair(o: VerifyOptions): Promise<number> {
       log: o.log,
       signal: o.signal,
       events: new RunEvents(),
+      deferTreeConflicts: false,
     });
     raw
       .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, failed = ?, bytes = ? WHERE id = ?`)

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
+import { readTree } from '../helpers/tree.js';
 import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, sha256File, signSuite, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 
 const V1: FixturePackage[] = [
@@ -146,10 +147,7 @@ describe('apt mirror, judged by apt-get', () => {
   });
 
   describe('refuses untrustworthy upstream state, publishing nothing', () => {
-    const snapshot = async () => {
-      const files = await listFiles(dest);
-      return Object.fromEntries(files.filter((f) => !f.startsWith('.mirror/')).map((f) => [f, readFileSync(join(dest, f)).toString('base64')]));
-    };
+    const snapshot = async () => readTree(dest);
     let next: FixturePackage[];
 
     beforeAll(async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
+import { readTree } from '../helpers/tree.js';
 import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, sha256File, signSuite, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 
 const V1: FixturePackage[] = [
@@ -146,9 +147,19 @@ describe('apt mirror, judged by apt-get', () => {
   });
 
   describe('refuses untrustworthy upstream state, publishing nothing', () => {
-    const snapshot = async () => {
-      const files = await listFiles(dest);
-      return Object.fromEntries(files.filter((f) => !f.startsWith('.mirror/')).map((f) => [f, readFileSync(join(dest, f)).toString('base64')]));
+    const snapshot = () => readTree(dest);
+    /** With `f` answering upstream requests, a sync exits 1 with stderr matching `stderrPattern` and changes nothing. */
+    const expectRefusedUnchanged = async (f: NonNullable<typeof fault>, stderrPattern: RegExp) => {
+      const before = snapshot();
+      fault = f;
+      try {
+        const r = await sync(dest, ['--keyring', key.keyring]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(stderrPattern);
+      } finally {
+        fault = null;
+      }
+      expect(snapshot()).toEqual(before);
     };
     let next: FixturePackage[];
 
@@ -158,26 +169,20 @@ describe('apt mirror, judged by apt-get', () => {
     });
 
     it('a tampered Packages file', async () => {
-      const before = await snapshot();
-      fault = (req, res) => {
-        if (!/binary-amd64\/(Packages|by-hash)/.test(req.url ?? '')) return false;
-        const body = readFileSync(join(upRoot, 'dists/stable/main/binary-amd64/Packages.xz'));
-        body[body.length - 20] ^= 0xff;
-        res.writeHead(200, { 'content-length': body.length }).end(body);
-        return true;
-      };
-      try {
-        const r = await sync(dest, ['--keyring', key.keyring]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/mismatch/);
-      } finally {
-        fault = null;
-      }
-      expect(await snapshot()).toEqual(before);
+      await expectRefusedUnchanged(
+        (req, res) => {
+          if (!/binary-amd64\/(Packages|by-hash)/.test(req.url ?? '')) return false;
+          const body = readFileSync(join(upRoot, 'dists/stable/main/binary-amd64/Packages.xz'));
+          body[body.length - 20] ^= 0xff;
+          res.writeHead(200, { 'content-length': body.length }).end(body);
+          return true;
+        },
+        /mismatch/,
+      );
     });
 
     it('an InRelease signed by a key not in the keyring', async () => {
-      const before = await snapshot();
+      const before = snapshot();
       const distDir = join(upRoot, 'dists/stable');
       await signSuite(distDir, otherKey);
       try {
@@ -187,59 +192,41 @@ describe('apt mirror, judged by apt-get', () => {
       } finally {
         await signSuite(distDir, key);
       }
-      expect(await snapshot()).toEqual(before);
+      expect(snapshot()).toEqual(before);
     });
 
     it('an InRelease whose text was altered after signing', async () => {
-      const before = await snapshot();
-      fault = (req, res) => {
-        if (req.url !== '/dists/stable/InRelease') return false;
-        const text = readFileSync(join(upRoot, 'dists/stable/InRelease'), 'utf8').replace('Label: MirrorTest', 'Label: Evil');
-        res.writeHead(200).end(text);
-        return true;
-      };
-      try {
-        const r = await sync(dest, ['--keyring', key.keyring]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/BAD signature/);
-      } finally {
-        fault = null;
-      }
-      expect(await snapshot()).toEqual(before);
+      await expectRefusedUnchanged(
+        (req, res) => {
+          if (req.url !== '/dists/stable/InRelease') return false;
+          const text = readFileSync(join(upRoot, 'dists/stable/InRelease'), 'utf8').replace('Label: MirrorTest', 'Label: Evil');
+          res.writeHead(200).end(text);
+          return true;
+        },
+        /BAD signature/,
+      );
     });
 
     it('a Release that disagrees with InRelease', async () => {
-      const before = await snapshot();
-      fault = (req, res) => {
-        if (req.url !== '/dists/stable/Release') return false;
-        res.writeHead(200).end(readFileSync(join(upRoot, 'dists/stable/Release'), 'utf8').replace('Label: MirrorTest', 'Label: Other'));
-        return true;
-      };
-      try {
-        const r = await sync(dest, ['--keyring', key.keyring]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/Release and InRelease disagree/);
-      } finally {
-        fault = null;
-      }
-      expect(await snapshot()).toEqual(before);
+      await expectRefusedUnchanged(
+        (req, res) => {
+          if (req.url !== '/dists/stable/Release') return false;
+          res.writeHead(200).end(readFileSync(join(upRoot, 'dists/stable/Release'), 'utf8').replace('Label: MirrorTest', 'Label: Other'));
+          return true;
+        },
+        /Release and InRelease disagree/,
+      );
     });
 
     it('an unsigned Release (no InRelease, no Release.gpg)', async () => {
-      const before = await snapshot();
-      fault = (req, res) => {
-        if (req.url !== '/dists/stable/InRelease' && req.url !== '/dists/stable/Release.gpg') return false;
-        res.writeHead(404).end();
-        return true;
-      };
-      try {
-        const r = await sync(dest, ['--keyring', key.keyring]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/Release is unsigned/);
-      } finally {
-        fault = null;
-      }
-      expect(await snapshot()).toEqual(before);
+      await expectRefusedUnchanged(
+        (req, res) => {
+          if (req.url !== '/dists/stable/InRelease' && req.url !== '/dists/stable/Release.gpg') return false;
+          res.writeHead(404).end();
+          return true;
+        },
+        /Release is unsigned/,
+      );
     });
 
     it('then mirrors the good upstream again', async () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { aptClient, buildArchive, dropKey, listFiles, makeKey, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 import { serveDir } from '../helpers/static-server.js';
-import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timed, type Timed } from './bench-util.js';
+import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timedOk, type Timed } from './bench-util.js';
 
 const ISSUE_SIZE = 400;
 const sizes = [...new Set([ISSUE_SIZE, ...(process.env.BENCH_APT_PACKAGES ?? '').split(',').filter(Boolean).map(Number)])];
@@ -47,12 +47,6 @@ interface SizeResult {
 }
 
 const median = (ts: Timed[]) => [...ts].sort((a, b) => a.seconds - b.seconds)[Math.floor(ts.length / 2)];
-
-async function run(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
-  const t = await timed(cmd, args, env);
-  if (t.code !== 0) throw new Error(`${name} failed (exit ${t.code}):\n${t.stderr.slice(-2000)}${t.stdout.slice(-2000)}`);
-  return t;
-}
 
 /** mirror's own summary line says how long the run took inside the process ("... in 0.1s"). */
 function inside(t: Timed): string {
@@ -95,14 +89,14 @@ async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult>
     for (let i = 0; i < REPEAT; i++) {
       rmSync(debmirrorDest, { recursive: true, force: true });
       rmSync(mirrorDest, { recursive: true, force: true });
-      debFirsts.push(await run('debmirror', 'debmirror', debmirrorArgs, home));
-      mirFirsts.push(await run('mirror', process.execPath, mirrorArgs));
+      debFirsts.push(await timedOk('debmirror', 'debmirror', debmirrorArgs, home));
+      mirFirsts.push(await timedOk('mirror', process.execPath, mirrorArgs));
     }
     const debNoops: Timed[] = [];
     const mirNoops: Timed[] = [];
     for (let i = 0; i < REPEAT; i++) {
-      debNoops.push(await run('debmirror', 'debmirror', debmirrorArgs, home));
-      mirNoops.push(await run('mirror', process.execPath, mirrorArgs));
+      debNoops.push(await timedOk('debmirror', 'debmirror', debmirrorArgs, home));
+      mirNoops.push(await timedOk('mirror', process.execPath, mirrorArgs));
     }
     const result: SizeResult = {
       packages,

@@ -46,6 +46,13 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}):
   });
 }
 
+/** `timed`, throwing (with the tail of the command's stderr and stdout) when it exits non-zero. */
+export async function timedOk(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  const t = await timed(cmd, args, env);
+  if (t.code !== 0) throw new Error(`${name} failed (exit ${t.code}):\n${t.stderr.slice(-2000)}${t.stdout.slice(-2000)}`);
+  return t;
+}
+
 /** Starts test/helpers/static-server.ts in a child process serving `root`; resolves its URL. */
 export function serveInChild(root: string): Promise<{ url: string; stop(): void }> {
   const script = join(here, 'serve-dir.js');

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { serveDir } from '../helpers/static-server.js';
 import { writeChannel } from '../../fixtures/conda-channel.js';
-import { cacheDir, MIRROR_BIN, timed, type Timed } from './bench-util.js';
+import { cacheDir, MIRROR_BIN, timed, timedOk, type Timed } from './bench-util.js';
 
 const RECORDS = Number(process.argv[2] ?? 300_000);
 const SCANNER = fileURLToPath(new URL('../../src/sources/conda/repodata-scanner.js', import.meta.url));
@@ -125,11 +125,9 @@ async function unchangedRerun(work: string): Promise<{ rerun: Measured; startup:
   const server = await serveDir(root);
   try {
     const dest = join(work, 'small-dest');
-    const first = await timed(NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
-    if (first.code !== 0) throw new Error(`first sync exited ${first.code}: ${first.stderr}`);
+    await timedOk('first sync', NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
     const before = server.requests.length;
-    const rerun = await timed(NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
-    if (rerun.code !== 0) throw new Error(`rerun exited ${rerun.code}: ${rerun.stderr}`);
+    const rerun = await timedOk('rerun', NODE, [MIRROR_BIN, 'sync', 'conda', `${server.url}/`, dest, '--no-progress']);
     const startup = await timed(NODE, [MIRROR_BIN, '--version']);
     return { rerun, startup, requests: server.requests.slice(before) };
   } finally {
@@ -156,11 +154,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       baseline = best(await timed(NODE, ['-e', BASELINE, file]), baseline);
       scan = best(await timed(NODE, ['--input-type=module', '-e', SCAN_ONLY, file, SCANNER]), scan);
-      const p = await timed(NODE, [MIRROR_BIN, 'plan', 'conda', `${server.url}/`, join(work, 'dest'), '--subdir', 'linux-64', '--no-progress']);
-      if (p.code !== 0) {
-        console.log(p.stderr);
-        throw new Error(`mirror plan exited ${p.code}`);
-      }
+      const p = await timedOk('mirror plan', NODE, [MIRROR_BIN, 'plan', 'conda', `${server.url}/`, join(work, 'dest'), '--subdir', 'linux-64', '--no-progress']);
       plan = best(p, plan);
     }
     console.log(row('JSON.parse whole file (baseline)', baseline!, baseline!));

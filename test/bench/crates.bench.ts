@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import git from 'isomorphic-git';
 import pino from 'pino';
 import { buildCorpus, REAL_SCALE, type Corpus } from './crates-corpus.js';
-import { cacheDir, MIRROR_BIN, ratio, timed, type Timed } from './bench-util.js';
+import { cacheDir, MIRROR_BIN, ratio, timedOk, type Timed } from './bench-util.js';
 import { openStateDb } from '../../src/state/db.js';
 import { discover } from '../../src/engine/discover.js';
 import { Downloader } from '../../src/http/downloader.js';
@@ -37,12 +37,6 @@ function setMaster(c: Corpus, commit: string): void {
 
 function line(name: string, t: Timed, extra = ''): string {
   return `${name.padEnd(44)} ${t.seconds.toFixed(2).padStart(7)} s   peak RSS ${t.maxRssMb.toFixed(0).padStart(4)} MB${extra}`;
-}
-
-async function mustRun(name: string, args: string[]): Promise<Timed> {
-  const t = await timed(process.execPath, [MIRROR_BIN, ...args]);
-  if (t.code !== 0) throw new Error(`${name} exited ${t.code}: ${t.stderr.slice(-2000)}`);
-  return t;
 }
 
 /** Puts `dest` in the state a completed full sync of the current upstream leaves. */
@@ -181,21 +175,20 @@ try {
   const planDest = join(root, 'plan-empty');
   fs.rmSync(planDest, { recursive: true, force: true });
   const planArgs = ['crates', upstream, planDest, '--base-url', BASE_URL, '--json', '--log-level', 'warn'];
-  const firstPlan = await mustRun('first plan', ['plan', ...planArgs]);
+  const firstPlan = await timedOk('first plan', process.execPath, [MIRROR_BIN, 'plan', ...planArgs]);
 
   const dest = join(root, 'mirror');
   await seed(dest);
   const syncArgs = ['sync', 'crates', upstream, dest, '--base-url', BASE_URL, '--no-progress', '--log-level', 'warn'];
-  const noop = await mustRun('no-op sync', syncArgs);
+  const noop = await timedOk('no-op sync', process.execPath, [MIRROR_BIN, ...syncArgs]);
 
   setMaster(corpus, corpus.day1);
-  const dayPlan = await mustRun('day plan', ['plan', 'crates', upstream, dest, '--base-url', BASE_URL, '--json', '--log-level', 'warn']);
+  const dayPlan = await timedOk('day plan', process.execPath, [MIRROR_BIN, 'plan', 'crates', upstream, dest, '--base-url', BASE_URL, '--json', '--log-level', 'warn']);
   const day = JSON.parse(dayPlan.stdout) as { plan?: { download?: { files?: number } }; download?: { files?: number } };
   const dayDownloads = day.plan?.download?.files ?? day.download?.files;
   setMaster(corpus, corpus.day0);
 
   // The adapter's own share (the CLI numbers above include the engine's and ops' run overhead).
-  setMaster(corpus, corpus.day0);
   const cursor0 = cursorOf(dest);
   const aNoop = await adapterOnly(dest, cursor0);
   setMaster(corpus, corpus.day1);

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync,
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cacheDir, MIRROR_BIN, timed, type Timed } from './bench-util.js';
+import { makeSelfSignedCert } from '../helpers/fault-server.js';
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 20_000);
 let BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 8);
@@ -119,7 +120,7 @@ async function startNginx(work: string, wwwRoot: string): Promise<{ http1: strin
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  makeSelfSignedCert(dir); // writes key.pem and cert.pem into dir
   const [p1, p2] = [await freePort(), await freePort()];
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, 'tmp', t)};`).join('\n    ');
   writeFileSync(

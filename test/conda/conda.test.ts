@@ -7,24 +7,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
 import { runCli } from '../helpers/cli.js';
+import { readTree } from '../helpers/tree.js';
 import { writeChannel, type ChannelSpec, type PackageSpec } from '../../fixtures/conda-channel.js';
 
 const INDEX_FILES = new Set(['repodata.json', 'repodata.json.bz2', 'repodata.json.zst', 'current_repodata.json']);
 
-function walk(root: string, dir = root): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (dir === root && e.name === '.mirror') continue;
-      out.push(...walk(root, full));
-    } else out.push(relative(root, full));
-  }
-  return out.sort();
-}
+/** The mirror's file paths (without .mirror/), sorted. */
+const walk = (root: string): string[] => [...readTree(root).keys()].sort();
 
 function hash(algo: string, bytes: Buffer): string {
   return createHash(algo).update(bytes).digest('hex');

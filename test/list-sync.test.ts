@@ -261,10 +261,13 @@ describe('list sync', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refusing to delete 45 of 300 files \(15\.0%\)/);
     for (const path of doomed) expect(existsSync(up.mirrorPath(dest, path))).toBe(true);
+    const statusSize = () => JSON.parse(readFileSync(join(dest, '.mirror', 'status.json'), 'utf8')).size.files;
+    expect(statusSize()).toBe(255); // the 45 refused files are stale, no longer counted
 
     writeFileSync(up.listFile, fullList); // upstream's glitch is over
     expect((await sync()).code).toBe(0);
     expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 0, deleted: 0, kept: 300 });
+    expect(statusSize()).toBe(300); // live again without a download
 
     writeFileSync(up.listFile, truncated);
     expect((await sync()).code).toBe(1);
@@ -303,6 +306,7 @@ describe('list sync', () => {
     const both = await sync();
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/'shape\/x' is a file upstream too|is a file upstream too/);
+    expect(lastRun()).toMatchObject({ rejected: 1 });
     expect(readFileSync(up.mirrorPath(dest, 'shape/x'), 'utf8')).toBe('x is a file again\n');
   });
 

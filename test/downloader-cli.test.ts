@@ -1,8 +1,9 @@
 // The managed downloader through the real CLI (`mirror sync list`) against the fault server:
 // faults are retried to success, a permanently corrupt file fails the run (exit 1) without
-// appearing at its final path, and SIGINT mid-download exits 130 leaving nothing partial.
+// appearing at its final path, SIGINT mid-download exits 130 leaving nothing partial at a final
+// path, and the next run resumes a big download cut by SIGINT where it stopped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, promises as fs, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
@@ -16,6 +17,7 @@ const files: Record<string, Buffer> = {};
 for (let i = 0; i < 40; i++) files[`/pkg/f${i}.bin`] = seededBytes(SEED, `f${i}`, 1000 + i * 1500);
 files['/pkg/bad.bin'] = seededBytes(SEED, 'bad', 3000);
 files['/pkg/slow.bin'] = seededBytes(SEED, 'slow', 200_000);
+files['/pkg/big.bin'] = seededBytes(SEED, 'big', 5 * 1024 * 1024); // over the 4 MiB resume threshold
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'mirror-dlcli-'));
@@ -26,6 +28,7 @@ beforeAll(async () => {
     script: {
       '/pkg/bad.bin': Array(10).fill({ kind: 'flip' }),
       '/pkg/slow.bin': Array(10).fill({ kind: 'trickle', chunkBytes: 1000, intervalMs: 50 }),
+      '/pkg/big.bin': [{ kind: 'trickle', chunkBytes: 64 * 1024, intervalMs: 20 }, ...Array(5).fill({ kind: 'ok' })],
     },
   });
 });
@@ -46,7 +49,7 @@ const finalPath = (dest: string, p: string) => join(dest, new URL(server.url).ho
 
 describe('mirror sync list through the managed downloader', () => {
   it('retries injected faults to a complete, verified mirror; a corrupt file fails the run', async () => {
-    const paths = Object.keys(files).filter((p) => p !== '/pkg/slow.bin');
+    const paths = Object.keys(files).filter((p) => p !== '/pkg/slow.bin' && p !== '/pkg/big.bin');
     const { list, sums } = writeList('faulty', paths);
     const dest = join(root, 'dest1');
     const r = await runCli(['sync', 'list', list, dest, '--checksums', sums, '--no-progress', '--contact', 'ops@example.org'], { env });
@@ -78,5 +81,47 @@ describe('mirror sync list through the managed downloader', () => {
     });
     expect(r.code).toBe(130);
     expect(existsSync(finalPath(dest, '/pkg/slow.bin'))).toBe(false);
+  });
+
+  it('resumes a big download cut by SIGINT in the next run, and drops partials nobody wants', async () => {
+    const big = '/pkg/big.bin';
+    const { list, sums } = writeList('big', [big]);
+    const dest = join(root, 'dest3');
+    const partialDir = join(dest, '.mirror', 'partial');
+    const args = ['sync', 'list', list, dest, '--checksums', sums, '--no-progress'];
+    const cut = await runCli(args, {
+      env,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (server.requestsFor(big).length > 0) {
+            clearInterval(poll);
+            setTimeout(() => child.kill('SIGINT'), 400);
+          }
+        }, 20);
+      },
+    });
+    expect(cut.code).toBe(130);
+    expect(existsSync(finalPath(dest, big))).toBe(false);
+    const [partial, sidecar] = readdirSync(partialDir).sort();
+    expect(sidecar).toBe(`${partial}.meta`);
+    const kept = statSync(join(partialDir, partial)).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(files[big].length);
+
+    const resumed = await runCli(args, { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const [, second] = server.requestsFor(big);
+    expect(second).toMatchObject({ status: 206, range: `bytes=${kept}-` });
+    expect(second.ifRange).toBeTruthy();
+    expect(sha256(readFileSync(finalPath(dest, big)))).toBe(sha256(files[big]));
+    expect(readdirSync(partialDir)).toEqual([]);
+
+    // A partial whose file upstream no longer lists is removed by the next complete run.
+    await fs.writeFile(join(partialDir, 'f'.repeat(40)), 'stale');
+    await fs.writeFile(join(partialDir, `${'f'.repeat(40)}.meta`), '{}');
+    const other = writeList('other', ['/pkg/f2.bin']);
+    const r = await runCli(['sync', 'list', other.list, dest, '--checksums', other.sums, '--no-progress', '--force'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(partialDir)).toEqual([]);
   });
 });

@@ -5,14 +5,22 @@
 // A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
 // here: the live index still describes the old bytes, so the verified file waits in TEMP
 // `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
-import { readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+// Resume across runs: a large download with a checksum gets a tmp name derived from its path in
+// `partialDir`; when it fails (Ctrl-C, network) while the downloader still deems its bytes
+// continuable (the `.meta` sidecar is there), the partial stays for the next run, which goes on
+// with Range + If-Range and verifies the whole file. A run that went through its whole list
+// removes the partials it did not use. Files without a checksum always start over: a partial
+// that a power loss left with garbage in it could not be told from a good one.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type Database from 'better-sqlite3';
 import type { StateDb } from '../state/db.js';
 import { prepareRecords } from './records.js';
-import { DownloadError, type Downloader, type DownloadResult } from '../http/downloader.js';
+import { DownloadError, RESUME_MIN_BYTES, type Downloader, type DownloadResult } from '../http/downloader.js';
+import { sidecarPath } from '../http/resume.js';
 import { parseChecksums } from './checksums.js';
 import { syncFilesystem } from './durable.js';
 import type { RunEvents } from './events.js';
@@ -56,6 +64,8 @@ export interface FetchParams {
   state: StateDb;
   tree: SafeTree;
   tmpDir: string;
+  /** Where resumable partial downloads live across runs; without it every download starts over. */
+  partialDir?: string;
   downloader: Downloader;
   source: string;
   runId: number;
@@ -211,8 +221,17 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   };
 
   let seq = 0;
+  /** Names in partialDir given to a download of this run (the rest are pruned at the end). */
+  const partialsUsed = new Set<string>();
+  if (p.partialDir) mkdirSync(p.partialDir, { recursive: true });
+  const tmpFileFor = (row: TodoRow): string => {
+    if (!p.partialDir || (row.size !== null && row.size < RESUME_MIN_BYTES) || row.checksums === '{}') return join(p.tmpDir, `${++seq}`);
+    const name = createHash('sha256').update(row.path).digest('hex').slice(0, 40);
+    partialsUsed.add(name);
+    return join(p.partialDir, name);
+  };
   const fetchOne = async (row: TodoRow) => {
-    const tmpFile = join(p.tmpDir, `${++seq}`);
+    const tmpFile = tmpFileFor(row);
     const startedAt = Date.now();
     try {
       const result = await p.downloader.download({
@@ -224,7 +243,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       });
       group.push({ row, tmpFile, result, startedAt });
     } catch (err) {
-      rmSync(tmpFile, { force: true });
+      // The downloader removes the sidecar of a partial that cannot be continued.
+      if (!existsSync(sidecarPath(tmpFile))) rmSync(tmpFile, { force: true });
       if (p.signal.aborted) return;
       fail(row, err as Error, startedAt);
     }
@@ -260,9 +280,11 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       });
     }
   }
+  const wentThrough = !p.signal.aborted && !commitError;
   while (inFlight > 0) await slotFreed();
   scheduleCommit(true);
   await committing;
+  if (p.partialDir && wentThrough) prunePartials(p.partialDir, partialsUsed);
   if (commitError) throw new Error(`cannot record downloaded files: ${commitError.message}`);
   return counts;
 }
@@ -316,6 +338,13 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
     placed += rows.length;
   }
   return placed;
+}
+
+/** Removes the partial downloads (and sidecars) of `dir` that this run did not use. */
+function prunePartials(dir: string, used: Set<string>): void {
+  for (const entry of readdirSync(dir)) {
+    if (!used.has(entry.replace(/\.meta$/, ''))) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 function isTreeConflict(err: unknown): boolean {

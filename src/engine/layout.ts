@@ -10,6 +10,8 @@ export interface Layout {
   statePath: string;
   lockFile: string;
   tmpDir: string;
+  /** Partial downloads kept from one run to the next, to be resumed (see fetch.ts). */
+  partialDir: string;
   stagingDir: string;
   statusFile: string;
 }
@@ -23,6 +25,7 @@ export function layoutFor(dest: string, statePath?: string): Layout {
     statePath: statePath ? resolve(statePath) : join(privateDir, 'state.db'),
     lockFile: join(privateDir, 'lock'),
     tmpDir: join(privateDir, 'tmp'),
+    partialDir: join(privateDir, 'partial'),
     stagingDir: join(privateDir, 'staging'),
     statusFile: join(privateDir, 'status.json'),
   };

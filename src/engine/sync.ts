@@ -199,6 +199,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
           state,
           tree,
           tmpDir: layout.tmpDir,
+          partialDir: layout.partialDir,
           downloader,
           source: opts.kind,
           runId,

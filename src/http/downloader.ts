@@ -55,6 +55,9 @@ import { VERSION } from '../version.js';
 
 export { DownloadError, type DownloadErrorCode } from './errors.js';
 
+/** Default size from which a download can be resumed (it records a `<tmpFile>.meta` sidecar). */
+export const RESUME_MIN_BYTES = 4 * 1024 * 1024;
+
 export interface DownloaderOptions {
   /** A fixed limit per origin (--concurrency N), or 'auto' for the adaptive controller. */
   concurrency: number | 'auto';
@@ -84,7 +87,7 @@ export interface DownloaderOptions {
   maxConcurrency?: number;
   /** Concurrent streams per HTTP/2 connection (default 128). */
   h2Streams?: number;
-  /** Downloads at least this large record a resume sidecar (default 4 MiB). */
+  /** Downloads at least this large record a resume sidecar (default RESUME_MIN_BYTES). */
   resumeMinBytes?: number;
   /** Extra trusted CA (PEM), e.g. a test server's self-signed certificate. */
   ca?: string | Buffer;
@@ -222,7 +225,7 @@ export class Downloader {
     this.userAgent = opts.userAgent ?? `mirror/${VERSION}`;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 300_000;
-    this.resumeMinBytes = opts.resumeMinBytes ?? 4 * 1024 * 1024;
+    this.resumeMinBytes = opts.resumeMinBytes ?? RESUME_MIN_BYTES;
     this.random = opts.random ?? Math.random;
   }
 

@@ -3,8 +3,9 @@
 // finds the tmp file with bytes in it and a sidecar for the same URL continues with
 // `Range: bytes=N-` + `If-Range: <validator>`, after hashing the existing prefix; the server
 // answers 206 (append) or 200 (the file changed or ranges are unsupported: start over).
-// The engine empties its tmp dir at the start of every run, so resume works across the
-// retries of one run, not across runs.
+// The sidecar exists exactly while the partial file may be continued: it is removed once the
+// partial is known to be useless (integrity failure, changed upstream) and on success. The
+// engine keeps a failed download's partial for the next run when its sidecar is there.
 
 import { createReadStream, promises as fs } from 'node:fs';
 import type { StreamDigest } from './integrity.js';

@@ -9,15 +9,20 @@
 // The machines are shared and noisy: every tool runs BENCH_REPEAT times (default 3), the tools
 // interleaved round by round, and each tool's best run is compared (noise only ever adds time).
 // Knobs (env): BENCH_SMALL_FILES, BENCH_BIG_FILES, BENCH_BIG_MIB, BENCH_PROTOCOLS (http1,h2),
-// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,downloader,aria2c,wget2,curl), BENCH_REPEAT.
+// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,downloader,aria2c,wget2,curl,c-pipe-file,
+// c-pipe-null), BENCH_REPEAT.
 // `downloader` is the HTTP layer alone (no DB, no fsync): it shows what the engine's durability
 // work costs on top.
+// Big set only, a C reference for "download + sha256 + write" (not a peer, never the fastest):
+// `c-pipe-file` runs one `curl | tee FILE | openssl dgst -sha256` pipeline per file, all in
+// parallel; `c-pipe-null` the same without tee (hashing alone, nothing written). Their printed
+// digests (and c-pipe-file's files) must match the corpus.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, writeSync, closeSync, createReadStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cacheDir, MIRROR_BIN, timed, type Timed } from './bench-util.js';
+import { cacheDir, MIRROR_BIN, ratio, timed, type Timed } from './bench-util.js';
 import { makeSelfSignedCert } from '../helpers/fault-server.js';
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 20_000);
@@ -25,8 +30,9 @@ let BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 8);
 let BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 256);
 const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http1,h2').split(',');
 const SETS = (process.env.BENCH_SETS ?? 'small,big').split(',');
-const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,downloader,aria2c,wget2,curl').split(',');
+const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,downloader,aria2c,wget2,curl,c-pipe-file,c-pipe-null').split(',');
 const PARALLEL = 64;
+const C_PIPES: Record<string, string> = { 'c-pipe-file': 'curl | tee FILE | openssl dgst -sha256', 'c-pipe-null': 'curl | openssl dgst -sha256' };
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const DEB_PACKAGES: Record<string, string> = { nginx: 'nginx', aria2c: 'aria2', wget2: 'wget2', curl: 'curl', wrk: 'wrk', openssl: 'openssl' };
 
@@ -190,6 +196,7 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
   execFileSync('sync');
   let t: Timed;
   let tree = dest;
+  let digested: FileSum[] | undefined; // C pipelines: the files whose printed sha256 is the corpus's
   switch (tool) {
     case 'mirror':
     case 'mirror-64': {
@@ -236,13 +243,26 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
       t = await timed('curl', ['-s', '--parallel', '--parallel-max', String(PARALLEL), '--create-dirs', '-K', config, ...(tls ? ['--cacert', cert, '--http2'] : ['--http1.1'])]);
       break;
     }
+    case 'c-pipe-file':
+    case 'c-pipe-null': {
+      const curlArgs = tls ? `--cacert '${cert}' --http2` : '--http1.1';
+      for (const f of files) mkdirSync(join(dest, f.path, '..'), { recursive: true });
+      const pipelines = files.map((f, i) => {
+        const tee = tool === 'c-pipe-file' ? ` | tee '${join(dest, f.path)}'` : '';
+        return `{ d=$(curl -s ${curlArgs} '${urls[i]}'${tee} | openssl dgst -sha256 -r) && echo "${i} $d"; } &`;
+      });
+      t = await timed('sh', ['-c', `${pipelines.join('\n')}\nwait\n`]);
+      const printed = new Set(t.stdout.split('\n'));
+      digested = files.filter((f, i) => printed.has(`${i} ${f.sha256} *stdin`));
+      break;
+    }
     default:
       throw new Error(`unknown tool ${tool}`);
   }
   if (t.code !== 0) out(`  ${tool} exited ${t.code}: ${t.stderr.slice(0, 300).trim()}`);
-  const v = await verifyTree(tree, files);
+  const ok = tool === 'c-pipe-null' ? digested!.length : (await verifyTree(tree, digested ?? files)).ok;
   rmSync(dest, { recursive: true, force: true });
-  return { ...t, tool, ...v };
+  return { ...t, tool, ok, bad: files.length - ok };
 }
 
 /** Single-stream ceiling for big files: curl, one file after the other, into /dev/null or a file. */
@@ -303,9 +323,10 @@ try {
       const files = set === 'small' ? corpus.small : corpus.big;
       const bytes = files.reduce((n, f) => n + f.size, 0);
       out(`\n--- ${set} files over ${tls ? 'HTTP/2 + TLS' : 'HTTP/1.1'} (${files.length} files, ${(bytes / 2 ** 20).toFixed(0)} MiB) ---`);
-      const runs = new Map<string, RunResult[]>(TOOLS.map((t) => [t, []]));
+      const tools = TOOLS.filter((t) => set === 'big' || !(t in C_PIPES));
+      const runs = new Map<string, RunResult[]>(tools.map((t) => [t, []]));
       for (let round = 1; round <= REPEAT; round++) {
-        for (const tool of TOOLS) {
+        for (const tool of tools) {
           const r = await runTool(tool, base, files, work, nginx.cert, tls);
           runs.get(tool)!.push(r);
           out(
@@ -315,15 +336,17 @@ try {
       }
       // Each tool's best correct run (a run with wrong output never counts as best); peak RSS is
       // the highest of all its runs.
-      const results: RunResult[] = TOOLS.map((tool) => {
+      const results: RunResult[] = tools.map((tool) => {
         const all = runs.get(tool)!;
         const best = [...all].sort((a, b) => a.bad - b.bad || a.seconds - b.seconds)[0];
         return { ...best, maxRssMb: Math.max(...all.map((r) => r.maxRssMb)) };
       });
       out(`best of ${REPEAT}: ${results.map((r) => `${r.tool} ${(files.length / r.seconds).toFixed(set === 'small' ? 0 : 2)} files/s`).join(', ')}`);
-      const peers = results.filter((r) => !r.tool.startsWith('mirror') && r.tool !== 'downloader' && r.bad === 0);
+      const peers = results.filter((r) => !r.tool.startsWith('mirror') && r.tool !== 'downloader' && !(r.tool in C_PIPES) && r.bad === 0);
+      const ours = results.filter((r) => r.tool.startsWith('mirror') || r.tool === 'downloader');
       const fastest = peers.sort((a, b) => a.seconds - b.seconds)[0];
       let limitText: string;
+      let pipeText = '';
       if (set === 'small') {
         const rps = tls ? NaN : await wrkLimit(base, files, work);
         limitText = tls ? 'wrk: HTTP/1.1 only (see the HTTP/1.1 line)' : `wrk limit ${rps.toFixed(0)} req/s`;
@@ -333,13 +356,20 @@ try {
         const mibps = bytes / 2 ** 20 / lim.seconds;
         const diskMibps = bytes / 2 ** 20 / disk.seconds;
         limitText = `single-stream limit: curl -o /dev/null ${mibps.toFixed(0)} MiB/s, curl into files ${diskMibps.toFixed(0)} MiB/s`;
-        for (const r of results.filter((x) => x.tool.startsWith('mirror') || x.tool === 'downloader')) {
+        for (const r of ours) {
           const own = bytes / 2 ** 20 / r.seconds;
           limitText += `; ${r.tool} ${((own / mibps) * 100).toFixed(0)}% / ${((own / diskMibps) * 100).toFixed(0)}% of them`;
         }
+        const pipes = results.filter((r) => r.tool in C_PIPES);
+        if (pipes.length > 0) {
+          const each = pipes.map((p) => `${C_PIPES[p.tool]} ${(bytes / 2 ** 20 / p.seconds).toFixed(0)} MiB/s = ${((lim.seconds / p.seconds) * 100).toFixed(0)}% of curl -o /dev/null${p.bad === 0 ? '' : ` (${p.bad} NOT correct)`}`);
+          pipeText = `C pipeline, ${files.length} in parallel: ${each.join(', ')}`;
+          for (const r of ours) pipeText += `; ${r.tool} ${pipes.map((p) => ratio(p.seconds, r.seconds)).join(' / ')} of them`;
+        }
       }
       out(limitText);
-      for (const r of results.filter((x) => x.tool.startsWith('mirror') || x.tool === 'downloader')) {
+      if (pipeText) out(pipeText);
+      for (const r of ours) {
         const line = fastest
           ? `${proto} ${set}: ${r.tool} ${(fastest.seconds / r.seconds).toFixed(2)}× the fastest peer (${fastest.tool}); peak RSS ${r.maxRssMb.toFixed(0)} MB; ${r.bad === 0 ? 'all verified' : `${r.bad} NOT correct`}`
           : `${proto} ${set}: no peer finished correctly`;
@@ -347,6 +377,7 @@ try {
         summary.push(line);
       }
       summary.push(`${proto} ${set}: ${limitText}`);
+      if (pipeText) summary.push(`${proto} ${set}: ${pipeText}`);
     }
   }
 } finally {

@@ -164,6 +164,36 @@ describe('list sync', () => {
     expectMirrorMatchesUpstream();
   });
 
+  it('a replacement that fails leaves the old file live, recorded and verified; the next run replaces it', async () => {
+    expect((await sync()).code).toBe(0);
+    const replaced = [...up.files.keys()][7];
+    const key = `${up.host}/${replaced}`;
+    const oldBytes = up.files.get(replaced)!;
+    up.put({ path: replaced, content: Buffer.from('new bytes, announced with a wrong checksum\n') });
+    up.writeLists([], new Map([[replaced, 'e'.repeat(64)]]));
+
+    const bad = await sync();
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/sha256 mismatch/);
+    expect(readFileSync(up.mirrorPath(dest, replaced))).toEqual(oldBytes);
+    const d = db();
+    const row = d.prepare('SELECT state, size, checksums, present_size, error FROM files WHERE path = ?').get(key) as Record<string, string | number>;
+    d.close();
+    // The row still describes the bytes the live index names, so verify keeps checking them.
+    expect(row).toMatchObject({ state: 'present', size: oldBytes.length, present_size: oldBytes.length });
+    expect(row.checksums).toContain(sha256(oldBytes));
+    expect(row.error).toMatch(/sha256 mismatch/);
+    const check = await runCli(['verify', dest, '--hash', '--json', '--no-progress']);
+    expect(check.code, check.stdout).toBe(0);
+    expect(JSON.parse(check.stdout).steps.find((s: { name: string }) => s.name === 'stat').checked).toBe(up.files.size);
+
+    up.writeLists(); // upstream fixes its checksums
+    const good = await sync();
+    expect(good.code, good.stderr).toBe(0);
+    expect(lastRun()).toMatchObject({ outcome: 'success', downloaded: 1 });
+    expectMirrorMatchesUpstream();
+  });
+
   it('refuses hostile paths and never writes through a planted symlink', async () => {
     const base = up.server.url;
     up.writeLists([

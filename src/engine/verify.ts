@@ -211,9 +211,6 @@ async function repair(o: VerifyOptions): Promise<number> {
       events: new RunEvents(),
       deferTreeConflicts: false,
     });
-    // A file repair could not fetch is still missing (its error kept), not 'failed': verify only
-    // checks present and missing files, so the next verify would call the mirror ok without it.
-    raw.prepare(`UPDATE files SET state = 'missing' WHERE state = 'failed' AND updated_run = ?`).run(runId);
     raw
       .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, failed = ?, bytes = ? WHERE id = ?`)
       .run(Date.now(), counts.failed ? 'failed' : 'success', counts.downloaded, counts.failed, counts.bytes, runId);

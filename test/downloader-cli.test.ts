@@ -7,7 +7,7 @@ import { mkdtempSync, promises as fs, readFileSync, readdirSync, existsSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
-import { seededBytes, sha256, startFaultServer, type Fault, type FaultServer } from './helpers/fault-server.js';
+import { makeSelfSignedCert, seededBytes, sha256, startFaultServer, type Fault, type FaultServer } from './helpers/fault-server.js';
 
 const SEED = 77;
 const env = { MIRROR_RETRY_BASE_MS: '10', MIRROR_RETRY_CAP_MS: '50' };
@@ -81,6 +81,30 @@ describe('mirror sync list through the managed downloader', () => {
     });
     expect(r.code).toBe(130);
     expect(existsSync(finalPath(dest, '/pkg/slow.bin'))).toBe(false);
+  });
+
+  it('speaks HTTP/2 to a TLS upstream, and HTTP/1.1 with --http1', async () => {
+    const tls = makeSelfSignedCert(mkdtempSync(join(root, 'tls-')));
+    const small = Object.fromEntries(Object.entries(files).filter(([p]) => /\/f\d\.bin$/.test(p)));
+    const tlsServer = await startFaultServer({ files: small, tls });
+    try {
+      const paths = Object.keys(small);
+      const list = join(root, 'tls.txt');
+      const sums = join(root, 'tls.jsonl');
+      writeFileSync(list, paths.map((p) => tlsServer.url + p).join('\n') + '\n');
+      writeFileSync(sums, paths.map((p) => JSON.stringify({ url: tlsServer.url + p, sha256: sha256(small[p]), size: small[p].length })).join('\n') + '\n');
+      const tlsEnv = { ...env, NODE_EXTRA_CA_CERTS: join(root, 'tls-ca.pem') };
+      writeFileSync(tlsEnv.NODE_EXTRA_CA_CERTS, tls.cert);
+      for (const [flags, version] of [[[], '2.0'], [['--http1'], '1.1']] as const) {
+        const before = tlsServer.log.length;
+        const r = await runCli(['sync', 'list', list, join(root, `tls-${version}`), '--checksums', sums, '--no-progress', ...flags], { env: tlsEnv });
+        expect(r.code, r.stderr).toBe(0);
+        const versions = new Set(tlsServer.log.slice(before).map((e) => e.httpVersion));
+        expect([...versions]).toEqual([version]);
+      }
+    } finally {
+      await tlsServer.close();
+    }
   });
 
   it('resumes a big download cut by SIGINT in the next run, and drops partials nobody wants', async () => {

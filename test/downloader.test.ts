@@ -143,6 +143,16 @@ describe('Downloader: happy paths', () => {
     expect(s.stats().maxInFlight).toBeGreaterThan(1);
   });
 
+  it('keeps a TLS origin on HTTP/1.1 when HTTP/2 is off', async () => {
+    const tls = makeSelfSignedCert(mkdtempSync(join(root, 'tls1-')));
+    const files = corpus(Array.from({ length: 20 }, (_, i) => 1000 + i * 50));
+    const s = await server({ files, tls });
+    const { d } = downloader({ ca: tls.cert, http2: false });
+    const out = await mirrorAll(d, s.url, files);
+    expect(out.ok.length).toBe(20);
+    expect(s.log.every((e) => e.httpVersion === '1.1')).toBe(true);
+  });
+
   it('answers a conditional request with 304', async () => {
     const files = corpus([500]);
     const s = await server({ files });

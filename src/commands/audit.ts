@@ -5,7 +5,7 @@ import type { StateDb } from '../state/db.js';
 import type { Layout } from '../engine/layout.js';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
-import { interruptSignal, keepBaselineWasm, makeLogger, parseConcurrency, runCommand, type GlobalFlags } from './common.js';
+import { interruptSignal, keepBaselineWasm, makeLogger, networkFlags, runCommand, type GlobalFlags } from './common.js';
 
 interface AuditFlags extends GlobalFlags {
   hash?: boolean;
@@ -58,7 +58,6 @@ export function register(cli: CAC): void {
         await keepBaselineWasm();
         const log = await makeLogger(flags);
         const { verifyMirror } = await import('../engine/verify.js');
-        const { userAgent } = await import('../engine/sync.js');
         const { resetScratch, removeScratch } = await import('../engine/layout.js');
         const signal = interruptSignal(log);
         return withMirror(dest, flags, 'verify', async (layout, state) => {
@@ -72,8 +71,7 @@ export function register(cli: CAC): void {
               log,
               progress: flags.progress !== false,
               signal,
-              userAgent: userAgent(flags.contact),
-              concurrency: parseConcurrency(flags.concurrency),
+              network: networkFlags(flags),
             });
             if (flags.json) {
               process.stdout.write(JSON.stringify(report, null, 2) + '\n');

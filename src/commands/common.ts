@@ -5,6 +5,7 @@ import type { CAC } from 'cac';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedError, UsageError } from '../errors.js';
+import type { NetworkOptions } from '../engine/network.js';
 
 export interface GlobalFlags {
   logFormat?: string;
@@ -14,6 +15,7 @@ export interface GlobalFlags {
   state?: string;
   contact?: string;
   rateLimit?: string | number;
+  http1?: boolean;
 }
 
 export function registerGlobalFlags(cli: CAC): void {
@@ -24,6 +26,7 @@ export function registerGlobalFlags(cli: CAC): void {
     .option('--concurrency <n>', 'Parallel downloads: a number, or auto', { default: 'auto' })
     .option('--rate-limit <rate>', 'Bandwidth cap in bytes/s, with K/M/G suffixes (50M)')
     .option('--contact <text>', 'Contact (URL or e-mail) added to the User-Agent')
+    .option('--http1', 'HTTP/1.1 only, over TLS too (no HTTP/2): less CPU per file on a LAN')
     .option('--progress', 'Show progress (default: on)', { default: true });
 }
 
@@ -48,6 +51,16 @@ export function parseConcurrency(value: string | number | undefined): number | '
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 4096) throw new UsageError(`--concurrency takes auto or a whole number from 1 to 4096, not '${value}'`);
   return n;
+}
+
+/** The global flags that shape downloads (sync, plan, verify --repair). */
+export function networkFlags(flags: GlobalFlags): NetworkOptions {
+  return {
+    concurrency: parseConcurrency(flags.concurrency),
+    contact: flags.contact,
+    rateLimit: parseRate(flags.rateLimit),
+    http1: flags.http1 === true,
+  };
 }
 
 export function parseRate(value: string | number | undefined): number | undefined {

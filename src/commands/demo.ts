@@ -32,7 +32,6 @@ export function register(cli: CAC): void {
         const { openStateDb } = await import('../state/db.js');
         const { formatBytes } = await import('../engine/progress.js');
         const { DEFAULT_MAX_DELETE } = await import('../engine/collect.js');
-        const { userAgent } = await import('../engine/sync.js');
         const dest = resolve(flags.dest ?? 'demo-mirror');
         const signal = interruptSignal(log);
         const corpus = makeCorpus(Number(flags.files ?? 300), 42);
@@ -69,7 +68,7 @@ export function register(cli: CAC): void {
           const layout = layoutFor(dest);
           const state = await openStateDb(layout.statePath);
           try {
-            const report = await verifyMirror({ state, layout, hashAll: true, repair: false, log, progress: false, signal, userAgent: userAgent(), concurrency: 'auto' });
+            const report = await verifyMirror({ state, layout, hashAll: true, repair: false, log, progress: false, signal, network: { concurrency: 'auto' } });
             for (const step of report.steps) say(`   ${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}`);
             say(`   ${report.ok ? 'ok' : 'PROBLEMS FOUND'}\n`);
           } finally {

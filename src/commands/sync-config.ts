@@ -42,6 +42,7 @@ export async function syncFromConfig(file: string, names: string[], flags: SyncF
         force: flags.force === true || s.force === true,
         contact: pick(flags.contact, undefined, s.contact),
         rateLimit: parseRate(pick(flags.rateLimit, undefined, s['rate-limit'])),
+        http1: flags.http1 === true || s.http1 === true,
         log,
         progress,
         job: job.name,

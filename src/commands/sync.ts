@@ -1,7 +1,7 @@
 // `mirror sync <kind> <upstream> <dest>` and `mirror plan <kind> <upstream> <dest>`.
 import type { CAC } from 'cac';
 import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
-import { interruptSignal, keepBaselineWasm, makeLogger, parseConcurrency, parseRate, runCommand, type GlobalFlags } from './common.js';
+import { interruptSignal, keepBaselineWasm, makeLogger, networkFlags, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import type { Source } from '../sources/types.js';
 import { parseSize } from '../ops/units.js';
@@ -27,8 +27,7 @@ function jobFlags(source: Source, upstream: string, dest: string, flags: SyncFla
     dest,
     sourceOptions: sourceOptionValues(source, flags),
     statePath: flags.state,
-    concurrency: parseConcurrency(flags.concurrency),
-    contact: flags.contact,
+    ...networkFlags(flags),
   };
 }
 
@@ -69,7 +68,6 @@ export function register(cli: CAC): void {
             log,
             maxDelete: parseMaxDelete(flags.maxDelete),
             force: flags.force === true,
-            rateLimit: parseRate(flags.rateLimit),
             progress: flags.progress !== false,
             signal,
             job,

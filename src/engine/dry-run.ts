@@ -5,17 +5,16 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Downloader } from '../http/downloader.js';
 import { openStateDb } from '../state/db.js';
 import { InterruptedError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, type PlanSummary } from './plan.js';
 import { layoutFor } from './layout.js';
-import { cursorKey, requireSource, userAgent, type SyncOptions } from './sync.js';
+import { cursorKey, requireSource, type SyncOptions } from './sync.js';
+import { newDownloader, type NetworkOptions } from './network.js';
 
-export type DryRunOptions = Pick<SyncOptions, 'kind' | 'upstream' | 'dest' | 'sourceOptions' | 'statePath' | 'concurrency' | 'contact' | 'log'> & {
-  signal: AbortSignal;
-};
+export type DryRunOptions = Pick<SyncOptions, 'kind' | 'upstream' | 'dest' | 'sourceOptions' | 'statePath' | 'log'> &
+  NetworkOptions & { signal: AbortSignal };
 
 export interface DryRunResult {
   plan: PlanSummary;
@@ -29,7 +28,7 @@ export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
   const scratch = mkdtempSync(join(tmpdir(), 'mirror-plan-'));
   const hasState = existsSync(layout.statePath);
   const state = await openStateDb(hasState ? layout.statePath : join(scratch, 'state.db'), { readonly: hasState });
-  const downloader = new Downloader({ concurrency: opts.concurrency, userAgent: userAgent(opts.contact), log: opts.log, signal: opts.signal });
+  const downloader = newDownloader(opts, { log: opts.log, signal: opts.signal });
   try {
     const cursorRow = state.raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
       | string

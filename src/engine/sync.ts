@@ -5,8 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { VERSION } from '../version.js';
-import { Downloader } from '../http/downloader.js';
+import type { Downloader } from '../http/downloader.js';
 import { claimForDest, openStateDb, type StateDb } from '../state/db.js';
 import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
@@ -18,21 +17,19 @@ import { collectGarbage, type MaxDelete } from './collect.js';
 import { RunEvents, type RunCounts, type RunSummary } from './events.js';
 import { layoutFor, removeScratch, resetScratch } from './layout.js';
 import { MirrorLock } from './lock.js';
+import { newDownloader, type NetworkOptions } from './network.js';
 import { SafeTree } from './safe-path.js';
 import { readStatusFile, readStatusFromDb, writeStatusFile } from './status.js';
 import { startProgress, formatBytes } from './progress.js';
 
-export interface SyncOptions {
+export interface SyncOptions extends NetworkOptions {
   kind: string;
   upstream: string;
   dest: string;
   sourceOptions: Record<string, unknown>;
   statePath?: string;
-  concurrency: number | 'auto';
   maxDelete: MaxDelete;
   force: boolean;
-  contact?: string;
-  rateLimit?: number;
   log: Logger;
   progress: boolean;
   events?: RunEvents;
@@ -41,10 +38,6 @@ export interface SyncOptions {
   name?: string;
   /** Called with the run's downloader once it exists (metrics read its live stats). */
   onDownloader?: (downloader: Downloader) => void;
-}
-
-export function userAgent(contact?: string): string {
-  return `mirror/${VERSION}${contact ? ` (+${contact})` : ''}`;
 }
 
 export function requireSource(kind: string) {
@@ -84,14 +77,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     writeStatusFile(layout.statusFile, readStatusFromDb(state, name, previousSize));
     events.emit('run-start', { runId, source: opts.kind, upstream: opts.upstream, dest: layout.dest, startedAt });
 
-    downloader = new Downloader({
-      concurrency: opts.concurrency,
-      userAgent: userAgent(opts.contact),
-      rateLimitBytesPerSec: opts.rateLimit,
-      log,
-      signal,
-      onRequest: (e) => events.emit('request', e),
-    });
+    downloader = newDownloader(opts, { log, signal, onRequest: (e) => events.emit('request', e) });
     opts.onDownloader?.(downloader);
     const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
     let bytesDownloaded = 0;

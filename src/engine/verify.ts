@@ -12,7 +12,7 @@ import { lstatSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StateDb } from '../state/db.js';
-import { Downloader } from '../http/downloader.js';
+import { newDownloader, type NetworkOptions } from './network.js';
 import { HashPool } from './hash-pool.js';
 import { createTodoTable, fetchAll } from './fetch.js';
 import { RunEvents } from './events.js';
@@ -50,8 +50,8 @@ export interface VerifyOptions {
   log: Logger;
   progress: boolean;
   signal: AbortSignal;
-  userAgent: string;
-  concurrency: number | 'auto';
+  /** How repair downloads. */
+  network: NetworkOptions;
 }
 
 interface PresentRow {
@@ -197,7 +197,7 @@ async function repair(o: VerifyOptions): Promise<number> {
     raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('repair', 'verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
   );
   const source = (raw.prepare(`SELECT source FROM files WHERE state != 'present' AND state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
-  const downloader = new Downloader({ concurrency: o.concurrency, userAgent: o.userAgent, log: o.log, signal: o.signal });
+  const downloader = newDownloader(o.network, { log: o.log, signal: o.signal });
   try {
     const counts = await fetchAll({
       state: o.state,

@@ -1,5 +1,5 @@
 // Connection management: one undici Agent for the whole run, with a keep-alive Pool per origin.
-// - TLS origins offer HTTP/2 (ALPN). undici's `pipelining` also caps concurrent streams on an
+// - TLS origins offer HTTP/2 (ALPN) unless `http2` is off. undici's `pipelining` also caps concurrent streams on an
 //   HTTP/2 connection, but on an HTTP/1.1 connection it means real pipelining, which we do not
 //   want; so each client starts at 1 and is raised to `h2Streams` once ALPN says h2.
 // - Timeouts: connect, response headers, and body idle (time between two body chunks, so a
@@ -15,6 +15,8 @@ export interface DispatcherOptions {
   bodyTimeoutMs: number;
   /** Concurrent streams per HTTP/2 connection. */
   h2Streams: number;
+  /** Offer HTTP/2 to TLS origins. */
+  http2: boolean;
   /** Extra CA certificate(s) (PEM) trusted besides the system store / NODE_EXTRA_CA_CERTS. */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Environment to read proxy variables from (default process.env). */
@@ -51,7 +53,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     factory: (origin, poolOpts) =>
       new Pool(origin, {
         ...poolOpts,
-        allowH2: String(origin).startsWith('https:'),
+        allowH2: opts.http2 && String(origin).startsWith('https:'),
         connectTimeout: opts.connectTimeoutMs,
         connect: tls,
         factory: (o, clientOpts) => {

@@ -63,6 +63,8 @@ export interface DownloaderOptions {
   concurrency: number | 'auto';
   userAgent?: string;
   rateLimitBytesPerSec?: number;
+  /** Offer HTTP/2 to TLS origins (default true); false keeps every origin on HTTP/1.1. */
+  http2?: boolean;
   log?: Logger;
   signal?: AbortSignal;
   /** Called after every HTTP exchange (each redirect hop, each retry). */
@@ -212,6 +214,7 @@ export class Downloader {
       headersTimeoutMs: opts.headersTimeoutMs ?? 60_000,
       bodyTimeoutMs: opts.bodyTimeoutMs ?? 60_000,
       h2Streams: opts.h2Streams ?? 128,
+      http2: opts.http2 ?? true,
       ca: opts.ca,
       env: opts.env,
     });

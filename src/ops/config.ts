@@ -33,6 +33,7 @@ export const SYNC_SETTINGS: Record<string, SettingType> = {
   force: 'boolean',
   contact: 'string',
   'rate-limit': 'string|number',
+  http1: 'boolean',
   'manifest-max-size': 'string|number',
 };
 

@@ -9,8 +9,8 @@
 // The machines are shared and noisy: every tool runs BENCH_REPEAT times (default 3), the tools
 // interleaved round by round, and each tool's best run is compared (noise only ever adds time).
 // Knobs (env): BENCH_SMALL_FILES, BENCH_BIG_FILES, BENCH_BIG_MIB, BENCH_PROTOCOLS (http1,h2),
-// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,downloader,aria2c,wget2,curl,c-pipe-file,
-// c-pipe-null), BENCH_REPEAT.
+// BENCH_SETS (small,big), BENCH_TOOLS (mirror,mirror-64,mirror-http1,downloader,aria2c,wget2,
+// curl,c-pipe-file,c-pipe-null), BENCH_REPEAT. mirror-http1 (`--http1`) runs over TLS only.
 // `downloader` is the HTTP layer alone (no DB, no fsync): it shows what the engine's durability
 // work costs on top.
 // Big set only, a C reference for "download + sha256 + write" (not a peer, never the fastest):
@@ -30,7 +30,7 @@ let BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 8);
 let BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 256);
 const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http1,h2').split(',');
 const SETS = (process.env.BENCH_SETS ?? 'small,big').split(',');
-const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,downloader,aria2c,wget2,curl,c-pipe-file,c-pipe-null').split(',');
+const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,mirror-http1,downloader,aria2c,wget2,curl,c-pipe-file,c-pipe-null').split(',');
 const PARALLEL = 64;
 const C_PIPES: Record<string, string> = { 'c-pipe-file': 'curl | tee FILE | openssl dgst -sha256', 'c-pipe-null': 'curl | openssl dgst -sha256' };
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
@@ -199,13 +199,15 @@ async function runTool(tool: string, base: string, files: FileSum[], work: strin
   let digested: FileSum[] | undefined; // C pipelines: the files whose printed sha256 is the corpus's
   switch (tool) {
     case 'mirror':
-    case 'mirror-64': {
+    case 'mirror-64':
+    case 'mirror-http1': {
       const list = join(work, 'urls.txt');
       const sums = join(work, 'sums.jsonl');
       writeFileSync(list, urls.join('\n') + '\n');
       writeFileSync(sums, files.map((f, i) => JSON.stringify({ url: urls[i], sha256: f.sha256, size: f.size })).join('\n') + '\n');
-      const conc = tool === 'mirror' ? 'auto' : String(PARALLEL);
-      t = await timed(process.execPath, [MIRROR_BIN, 'sync', 'list', list, dest, '--checksums', sums, '--concurrency', conc, '--no-progress', '--log-level', 'warn'], {
+      const conc = tool === 'mirror-64' ? String(PARALLEL) : 'auto';
+      const http1 = tool === 'mirror-http1' ? ['--http1'] : [];
+      t = await timed(process.execPath, [MIRROR_BIN, 'sync', 'list', list, dest, '--checksums', sums, '--concurrency', conc, ...http1, '--no-progress', '--log-level', 'warn'], {
         NODE_EXTRA_CA_CERTS: cert,
       });
       tree = join(dest, new URL(base).host);
@@ -332,7 +334,8 @@ try {
       const files = set === 'small' ? corpus.small : corpus.big;
       const bytes = files.reduce((n, f) => n + f.size, 0);
       out(`\n--- ${set} files over ${tls ? 'HTTP/2 + TLS' : 'HTTP/1.1'} (${files.length} files, ${(bytes / 2 ** 20).toFixed(0)} MiB) ---`);
-      const tools = TOOLS.filter((t) => set === 'big' || !(t in C_PIPES));
+      // C pipelines are for big files; mirror --http1 differs from mirror only over TLS.
+      const tools = TOOLS.filter((t) => (set === 'big' || !(t in C_PIPES)) && (tls || t !== 'mirror-http1'));
       const runs = new Map<string, RunResult[]>(tools.map((t) => [t, []]));
       for (let round = 1; round <= REPEAT; round++) {
         for (const tool of tools) {

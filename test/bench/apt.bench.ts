@@ -9,13 +9,20 @@
 // Archive sizes: the issue's 400 packages always; BENCH_APT_PACKAGES=5000 (or a list,
 // 2000,5000) adds larger archives, where debmirror's no-op rereads every Packages file and stats
 // the whole pool while mirror's should not grow. The ratios of every size are printed at the end.
+//
+// Opt-in, over the network: BENCH_APT_UPSTREAM="http://deb.debian.org/debian bookworm-updates"
+// runs both tools against that real suite (main, amd64) with the Debian archive keyring, the
+// order of the two tools alternating between rounds (the first fetch warms a CDN's cache).
+// debmirror checks only Release.gpg; when upstream's Release.gpg does not verify (deb.debian.org
+// served one signing an older Release in November 2026), it refuses the suite while mirror uses
+// the good InRelease, so debmirror then runs with --ignore-release-gpg, and the output says so.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { aptClient, buildArchive, dropKey, listFiles, makeKey, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 import { serveDir } from '../helpers/static-server.js';
-import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timedOk, type Timed } from './bench-util.js';
+import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timed, timedOk, type Timed } from './bench-util.js';
 
 const ISSUE_SIZE = 400;
 const sizes = [...new Set([ISSUE_SIZE, ...(process.env.BENCH_APT_PACKAGES ?? '').split(',').filter(Boolean).map(Number)])];
@@ -131,6 +138,50 @@ async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult>
   }
 }
 
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+async function benchUpstream(spec: string): Promise<SizeResult> {
+  const [archive, suite] = spec.trim().split(/\s+/);
+  if (!archive || !suite) throw new Error('BENCH_APT_UPSTREAM takes "<archive-url> <suite>", like "http://deb.debian.org/debian bookworm-updates"');
+  const url = new URL(archive);
+  const root = cacheDir('apt-upstream');
+  const mirrorDest = join(root, 'mirror-out');
+  const debmirrorDest = join(root, 'debmirror-out');
+  const mirrorArgs = [MIRROR_BIN, 'sync', 'apt', archive, mirrorDest, '--suite', suite, '--component', 'main', '--arch', 'amd64', '--keyring', DEBIAN_KEYRING, '--no-progress', '--log-level', 'warn'];
+  const home = { GNUPGHOME: join(root, 'debmirror-gnupg') };
+  const debmirrorArgs = (extra: string[]) => [
+    '--host', url.host, '--method', url.protocol.replace(':', ''), '--root', url.pathname, '--dist', suite, '--section', 'main', '--arch', 'amd64',
+    '--nosource', '--keyring', DEBIAN_KEYRING, '--rsync-extra', 'none', '--diff', 'none', '--omit-suite-symlinks', ...extra, debmirrorDest,
+  ];
+  rmSync(debmirrorDest, { recursive: true, force: true });
+  const probe = await timed('debmirror', debmirrorArgs([]), home);
+  const extra = probe.code !== 0 && /signature does not verify/.test(probe.stdout + probe.stderr) ? ['--ignore-release-gpg'] : [];
+  if (extra.length) process.stdout.write(`debmirror refuses ${suite}: upstream's Release.gpg does not verify; it runs with --ignore-release-gpg (no signature check)\n`);
+  const runs = { debFirst: [] as Timed[], mirFirst: [] as Timed[], debNoop: [] as Timed[], mirNoop: [] as Timed[] };
+  const deb = () => timedOk('debmirror', 'debmirror', debmirrorArgs(extra), home);
+  const mir = () => timedOk('mirror', process.execPath, mirrorArgs);
+  for (let i = 0; i < REPEAT; i++) {
+    rmSync(debmirrorDest, { recursive: true, force: true });
+    rmSync(mirrorDest, { recursive: true, force: true });
+    const pair = i % 2 === 0 ? [deb, mir] : [mir, deb];
+    for (const run of pair) (run === deb ? runs.debFirst : runs.mirFirst).push(await run());
+    for (const run of pair) (run === deb ? runs.debNoop : runs.mirNoop).push(await run());
+  }
+  const pool = (await listFiles(join(mirrorDest, 'pool'))).length;
+  process.stdout.write(`${archive} ${suite}: ${pool} pool files (debmirror: ${(await listFiles(join(debmirrorDest, 'pool'))).length})\n`);
+  const result: SizeResult = {
+    packages: pool,
+    first: { deb: median(runs.debFirst), mir: median(runs.mirFirst) },
+    noop: { deb: median(runs.debNoop), mir: median(runs.mirNoop) },
+  };
+  const of = `(median/${REPEAT})`;
+  for (const [name, t] of [[`debmirror first sync ${of}`, result.first.deb], [`mirror first sync ${of}`, result.first.mir], [`debmirror no-op ${of}`, result.noop.deb], [`mirror no-op ${of}`, result.noop.mir]] as const) {
+    process.stdout.write(line(name, t) + '\n');
+  }
+  process.stdout.write(`  all runs (s): debmirror first ${fmt(runs.debFirst)}, mirror first ${fmt(runs.mirFirst)}, debmirror no-op ${fmt(runs.debNoop)}, mirror no-op ${fmt(runs.mirNoop)}\n`);
+  return result;
+}
+
 function fmt(ts: Timed[]): string {
   return ts.map((t) => t.seconds.toFixed(2)).join('/');
 }
@@ -144,10 +195,11 @@ try {
     process.stdout.write(`--- ${packages} packages\n`);
     results.push(await benchSize(packages, key));
   }
+  const real = process.env.BENCH_APT_UPSTREAM ? await benchUpstream(process.env.BENCH_APT_UPSTREAM) : null;
   process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
-  for (const r of results) {
+  for (const r of real ? [...results, real] : results) {
     process.stdout.write(
-      `mirror / debmirror at ${r.packages} packages: first sync ${ratio(r.first.mir.seconds, r.first.deb.seconds)} (target ≤ 0.50×), ` +
+      `mirror / debmirror at ${r === real ? `${process.env.BENCH_APT_UPSTREAM} (${r.packages} pool files)` : `${r.packages} packages`}: first sync ${ratio(r.first.mir.seconds, r.first.deb.seconds)} (target ≤ 0.50×), ` +
         `no-op rerun ${ratio(r.noop.mir.seconds, r.noop.deb.seconds)} (target ≤ 0.20×)\n`,
     );
   }

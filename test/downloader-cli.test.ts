@@ -140,11 +140,15 @@ describe('mirror sync list through the managed downloader', () => {
     expect(sha256(readFileSync(finalPath(dest, big)))).toBe(sha256(files[big]));
     expect(readdirSync(partialDir)).toEqual([]);
 
-    // A partial whose file upstream no longer lists is removed by the next complete run.
+    // A partial whose file upstream no longer lists goes with the next successful run's garbage;
+    // not while deletions are refused (upstream's list may just be truncated).
     await fs.writeFile(join(partialDir, 'f'.repeat(40)), 'stale');
     await fs.writeFile(join(partialDir, `${'f'.repeat(40)}.meta`), '{}');
     const other = writeList('other', ['/pkg/f2.bin']);
-    const r = await runCli(['sync', 'list', other.list, dest, '--checksums', other.sums, '--no-progress', '--force'], { env });
+    const otherArgs = ['sync', 'list', other.list, dest, '--checksums', other.sums, '--no-progress', '--max-delete', '0'];
+    expect((await runCli(otherArgs, { env })).code).toBe(1); // refuses to delete big.bin
+    expect(readdirSync(partialDir)).toHaveLength(2);
+    const r = await runCli([...otherArgs, '--force'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(partialDir)).toEqual([]);
   });

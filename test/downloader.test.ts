@@ -456,6 +456,17 @@ describe('Downloader: resume across calls, abort, rate limit', () => {
     expect(s2.requestsFor('/f0.bin')[0]).toMatchObject({ range: 'bytes=150000-', status: 200 });
   });
 
+  it('drops a sidecar for another URL: its partial can never continue', async () => {
+    const s = await server({ files: corpus([500_000]) });
+    const { d } = downloader({ maxAttempts: 1 });
+    const tmpFile = join(root, 'other-url.part');
+    await fs.writeFile(tmpFile, Buffer.alloc(100_000));
+    await fs.writeFile(tmpFile + '.meta', JSON.stringify({ url: `${s.url}/elsewhere.bin`, etag: '"x"' }));
+    expect(await d.download({ url: `${s.url}/missing.bin`, tmpFile, size: 500_000 }).catch((e) => e)).toMatchObject({ code: 'not-found' });
+    expect(s.requestsFor('/missing.bin')[0].range).toBeUndefined();
+    expect(existsSync(tmpFile + '.meta')).toBe(false);
+  });
+
   it('starts over when the server answers 416 to a resume', async () => {
     const files = corpus([3000]);
     const s = await server({ files });

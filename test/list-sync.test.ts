@@ -194,6 +194,23 @@ describe('list sync', () => {
     expectMirrorMatchesUpstream();
   });
 
+  it('a failed run keeps no verified replacement in .mirror/partial (it would only be fetched again)', async () => {
+    up.put({ path: 'pool/big/image.iso', content: Buffer.alloc(5 * 1024 * 1024, 1) });
+    up.writeLists();
+    expect((await sync()).code).toBe(0);
+    up.put({ path: 'pool/big/image.iso', content: Buffer.alloc(5 * 1024 * 1024, 2) });
+    const small = [...up.files.keys()][0];
+    up.put({ path: small, content: Buffer.from('changed\n') });
+    up.writeLists([], new Map([[small, 'e'.repeat(64)]]));
+    expect((await sync()).code).toBe(1);
+    expect(readdirSync(join(dest, '.mirror', 'partial'))).toEqual([]);
+    expect(readFileSync(up.mirrorPath(dest, 'pool/big/image.iso'))[0]).toBe(1); // the old bytes stay live
+
+    up.writeLists();
+    expect((await sync()).code).toBe(0);
+    expectMirrorMatchesUpstream();
+  });
+
   it('refuses hostile paths and never writes through a planted symlink', async () => {
     const base = up.server.url;
     up.writeLists([

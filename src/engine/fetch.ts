@@ -8,9 +8,11 @@
 // Resume across runs: a large download with a checksum gets a tmp name derived from its path in
 // `partialDir`; when it fails (Ctrl-C, network) while the downloader still deems its bytes
 // continuable (the `.meta` sidecar is there), the partial stays for the next run, which goes on
-// with Range + If-Range and verifies the whole file. A run that went through its whole list
-// removes the partials it did not use. Files without a checksum always start over: a partial
-// that a power loss left with garbage in it could not be told from a good one.
+// with Range + If-Range and verifies the whole file. A finished file that waits for publish
+// moves to `tmpDir` (emptied by every run). Partials left by earlier runs that this run's list
+// did not use are reported (`unusedPartials`) for the caller to remove once the run succeeded.
+// Files without a checksum always start over: a partial that a power loss left with garbage in
+// it could not be told from a good one.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -87,11 +89,13 @@ export interface FetchCounts {
   failed: number;
   bytes: number;
   failures: { path: string; error: string }[];
+  /** Names in partialDir left by earlier runs that no download of this run's full list used. */
+  unusedPartials: string[];
 }
 
 export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const { raw } = p.state;
-  const counts: FetchCounts = { downloaded: 0, failed: 0, bytes: 0, failures: [] };
+  const counts: FetchCounts = { downloaded: 0, failed: 0, bytes: 0, failures: [], unusedPartials: [] };
   const page = raw.prepare(
     `SELECT rowid, path, url, size, checksums, replaces FROM temp.todo WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
   );
@@ -112,6 +116,16 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     if (counts.failures.length < MAX_LISTED_FAILURES) counts.failures.push({ path: row.path, error: error.message });
     into.push({ row, error, startedAt });
     p.log.error({ path: row.path, url: row.url }, error.message);
+  };
+
+  let seq = 0;
+  const newTmpFile = () => join(p.tmpDir, `${++seq}`);
+  /** A verified file that waits for publish leaves partialDir: a failed run must not keep it. */
+  const holdForPublish = (item: Finished): string => {
+    if (!p.partialDir || !item.tmpFile.startsWith(`${p.partialDir}/`)) return item.tmpFile;
+    const held = newTmpFile();
+    renameSync(item.tmpFile, held);
+    return held;
   };
 
   const commitGroup = async (items: Finished[], failures: typeof failedGroup) => {
@@ -140,6 +154,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       }
     });
     if (placed.length > 0) await syncFilesystem(p.tree.root);
+    const held = deferred.map(({ item }) => holdForPublish(item));
     const now = Date.now();
     raw.transaction(() => {
       for (const { item, mtime } of placed) {
@@ -158,10 +173,10 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
           run: p.runId,
         });
       }
-      for (const { item, mtime } of deferred) {
+      deferred.forEach(({ item, mtime }, i) => {
         defer.run({
           path: item.row.path,
-          tmpFile: item.tmpFile,
+          tmpFile: held[i],
           url: item.row.url,
           size: item.row.size,
           checksums: item.row.checksums,
@@ -169,7 +184,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
           mtime,
           sha256: item.result.checksums.sha256 ?? null,
         });
-      }
+      });
       for (const { row, error } of failures) {
         records.failed({ path: row.path, source: p.source, url: row.url, size: row.size, checksums: row.checksums, error: error.message, run: p.runId });
       }
@@ -220,14 +235,16 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       });
   };
 
-  let seq = 0;
-  /** Names in partialDir given to a download of this run (the rest are pruned at the end). */
-  const partialsUsed = new Set<string>();
-  if (p.partialDir) mkdirSync(p.partialDir, { recursive: true });
+  /** Partials of earlier runs not (yet) claimed by a download of this run: few, bounded. */
+  const leftover = new Set<string>();
+  if (p.partialDir) {
+    mkdirSync(p.partialDir, { recursive: true });
+    for (const entry of readdirSync(p.partialDir)) leftover.add(entry.replace(/\.meta$/, ''));
+  }
   const tmpFileFor = (row: TodoRow): string => {
-    if (!p.partialDir || (row.size !== null && row.size < RESUME_MIN_BYTES) || row.checksums === '{}') return join(p.tmpDir, `${++seq}`);
+    if (!p.partialDir || (row.size !== null && row.size < RESUME_MIN_BYTES) || row.checksums === '{}') return newTmpFile();
     const name = createHash('sha256').update(row.path).digest('hex').slice(0, 40);
-    partialsUsed.add(name);
+    leftover.delete(name);
     return join(p.partialDir, name);
   };
   const fetchOne = async (row: TodoRow) => {
@@ -284,7 +301,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   while (inFlight > 0) await slotFreed();
   scheduleCommit(true);
   await committing;
-  if (p.partialDir && wentThrough) prunePartials(p.partialDir, partialsUsed);
+  if (wentThrough) counts.unusedPartials = [...leftover];
   if (commitError) throw new Error(`cannot record downloaded files: ${commitError.message}`);
   return counts;
 }
@@ -340,10 +357,10 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
   return placed;
 }
 
-/** Removes the partial downloads (and sidecars) of `dir` that this run did not use. */
-function prunePartials(dir: string, used: Set<string>): void {
-  for (const entry of readdirSync(dir)) {
-    if (!used.has(entry.replace(/\.meta$/, ''))) rmSync(join(dir, entry), { recursive: true, force: true });
+/** Removes partial downloads (and their sidecars) by name from `dir`. */
+export function removePartials(dir: string, names: string[]): void {
+  for (const name of names) {
+    for (const entry of [name, `${name}.meta`]) rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,7 @@
 // The two ways a run records a file in the state DB: placed (present on disk, with what was
-// verified) or failed (a new file: 'failed'; a replacement: the old row stays, error noted).
+// verified) or failed (a new file: 'failed'; a file the mirror holds or should hold, i.e. a
+// present/stale row whose replacement failed or a missing one repair could not fetch: the row
+// stays as it was, error noted).
 // One statement each, shared by fetch, publish and repair.
 import type Database from 'better-sqlite3';
 

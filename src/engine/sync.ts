@@ -11,7 +11,7 @@ import { findSource, sources } from '../sources/index.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { discover } from './discover.js';
 import { computePlan, keptFiles, type PlanSummary } from './plan.js';
-import { fetchAll, placeDeferred } from './fetch.js';
+import { fetchAll, placeDeferred, removePartials } from './fetch.js';
 import { publishIndexes } from './publish.js';
 import { collectGarbage, type MaxDelete } from './collect.js';
 import { RunEvents, type RunCounts, type RunSummary } from './events.js';
@@ -218,6 +218,9 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
       counts.deleted = collected.deleted;
       if (collected.refused) stateShifted = true;
+      // Partials nobody wants go with the rest of the garbage, unless a deletion was refused (a
+      // truncated upstream list must not cost a nearly finished big download either).
+      else removePartials(layout.partialDir, fetched.unusedPartials);
       // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
       // the next run looks at the same changes again; a refused deletion does not (the DB keeps
       // those files as stale for `mirror gc`).

@@ -9,7 +9,9 @@
 //   - download() limits concurrency itself: callers may queue as many calls as they like.
 //   - On success the tmp file holds exactly the verified bytes; the caller fsyncs and renames.
 //   - On failure it throws DownloadError; the tmp file may remain (partial) and is the caller's
-//     to delete, as is the `<tmpFile>.meta` resume sidecar of a large download.
+//     to delete. A large download keeps a `<tmpFile>.meta` resume sidecar exactly while its
+//     partial can be continued (removed on success and when the bytes prove useless): a caller
+//     that keeps the partial for a later call keeps the sidecar with it.
 //   - On abort (options.signal or request.signal) it stops at once with code 'aborted'.
 //   - 404/410 are never retried ('not-found'); 304 answers a conditional request (status 304,
 //     no file written).
@@ -600,6 +602,8 @@ export class Downloader {
       state.validator = validator;
       state.sidecarWritten = true;
       this.opts.log?.debug({ url: req.url, offset: have }, 'resuming partial download');
+    } else if (validator) {
+      await removeSidecar(req.tmpFile); // another URL or size: these bytes will never continue
     }
     return state;
   }

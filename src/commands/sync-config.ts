@@ -2,7 +2,7 @@
 // after another or `--parallel N` at once, each through runSync with its own manifest, and
 // prints one line per job. A flag given explicitly on the command line wins over the file.
 import { EXIT_INTERRUPTED, UsageError } from '../errors.js';
-import { interruptSignal, makeLogger, parseConcurrency, parseRate } from './common.js';
+import { interruptSignal, makeLogger, networkFlags } from './common.js';
 import { metricsOutput, parseManifestMaxSize, type SyncFlags } from './sync.js';
 
 /** The CLI value when it was given (differs from the flag's default), else the file's, else the default. */
@@ -37,12 +37,14 @@ export async function syncFromConfig(file: string, names: string[], flags: SyncF
         dest: job.dest,
         sourceOptions: job.options,
         statePath: s.state as string | undefined,
-        concurrency: parseConcurrency(pick(flags.concurrency, 'auto', s.concurrency)),
+        ...networkFlags({
+          concurrency: pick(flags.concurrency, 'auto', s.concurrency),
+          contact: pick(flags.contact, undefined, s.contact),
+          rateLimit: pick(flags.rateLimit, undefined, s['rate-limit']),
+          http1: flags.http1 === true || s.http1 === true,
+        }),
         maxDelete: parseMaxDelete(pick(flags.maxDelete, '10%', s['max-delete'])),
         force: flags.force === true || s.force === true,
-        contact: pick(flags.contact, undefined, s.contact),
-        rateLimit: parseRate(pick(flags.rateLimit, undefined, s['rate-limit'])),
-        http1: flags.http1 === true || s.http1 === true,
         log,
         progress,
         job: job.name,

@@ -1,19 +1,20 @@
 // Stage 3, fetch: downloads every row of TEMP `todo` through the managed downloader into
 // `.mirror/tmp/`, then places finished files in groups (group commit): one filesystem sync for
 // the group's data, the renames into place, one filesystem sync for the names, and one DB
-// transaction recording the whole group. A file that fails verification never reaches its final path.
+// transaction recording the whole group. A file that fails verification never reaches its
+// final path.
 // A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
 // here: the live index still describes the old bytes, so the verified file waits in TEMP
 // `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
 // Resume across runs: a large download with a checksum gets a tmp name derived from its path in
-// `partialDir`; when it fails (Ctrl-C, network) while the downloader still deems its bytes
-// continuable (the `.meta` sidecar is there), the partial stays for the next run, which goes on
-// with Range + If-Range and verifies the whole file. A finished file that waits for publish
+// `partialDir`; when it fails (Ctrl-C, network) and the DownloadError says `resumable`, the
+// partial stays for the next run, which goes on with Range + If-Range and verifies the whole
+// file. A finished file that waits for publish
 // moves to `tmpDir` (emptied by every run). Partials left by earlier runs that this run's list
 // did not use are reported (`unusedPartials`) for the caller to remove once the run succeeded.
 // Files without a checksum always start over: a partial that a power loss left with garbage in
 // it could not be told from a good one.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import type Database from 'better-sqlite3';
 import type { StateDb } from '../state/db.js';
 import { prepareRecords } from './records.js';
 import { DownloadError, RESUME_MIN_BYTES, type Downloader, type DownloadResult } from '../http/downloader.js';
-import { sidecarPath } from '../http/resume.js';
+import { SIDECAR_SUFFIX, sidecarPath } from '../http/resume.js';
 import { parseChecksums } from './checksums.js';
 import { syncFilesystem } from './durable.js';
 import type { RunEvents } from './events.js';
@@ -239,7 +240,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   const leftover = new Set<string>();
   if (p.partialDir) {
     mkdirSync(p.partialDir, { recursive: true });
-    for (const entry of readdirSync(p.partialDir)) leftover.add(entry.replace(/\.meta$/, ''));
+    // A partial and its sidecar count once (an orphan sidecar too).
+    for (const entry of readdirSync(p.partialDir)) leftover.add(entry.endsWith(SIDECAR_SUFFIX) ? entry.slice(0, -SIDECAR_SUFFIX.length) : entry);
   }
   const tmpFileFor = (row: TodoRow): string => {
     if (!p.partialDir || (row.size !== null && row.size < RESUME_MIN_BYTES) || row.checksums === '{}') return newTmpFile();
@@ -260,8 +262,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       });
       group.push({ row, tmpFile, result, startedAt });
     } catch (err) {
-      // The downloader removes the sidecar of a partial that cannot be continued.
-      if (!existsSync(sidecarPath(tmpFile))) rmSync(tmpFile, { force: true });
+      if (!(err instanceof DownloadError && err.resumable)) rmSync(tmpFile, { force: true });
       if (p.signal.aborted) return;
       fail(row, err as Error, startedAt);
     }
@@ -360,7 +361,8 @@ export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source:
 /** Removes partial downloads (and their sidecars) by name from `dir`. */
 export function removePartials(dir: string, names: string[]): void {
   for (const name of names) {
-    for (const entry of [name, `${name}.meta`]) rmSync(join(dir, entry), { recursive: true, force: true });
+    const partial = join(dir, name);
+    for (const file of [partial, sidecarPath(partial)]) rmSync(file, { force: true });
   }
 }
 
@@ -369,11 +371,7 @@ function isTreeConflict(err: unknown): boolean {
   return err instanceof FileInTheWayError || code === 'EISDIR' || code === 'ENOTEMPTY';
 }
 
-/**
- * Renames `tmpFile` to `path`. Where the old tree is in the way, only what the plan dooms
- * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
- * is needed, or the doomed files of a directory standing where the file goes.
- */
+/** Lookups in TEMP `doomed` (paths the plan no longer wants). */
 interface DoomedLookups {
   has(path: string): boolean;
   /** Doomed paths below directory `dir`. */
@@ -389,6 +387,11 @@ function prepareDoomedLookups(raw: Database.Database): DoomedLookups {
   };
 }
 
+/**
+ * Renames `tmpFile` to `path`. Where the old tree is in the way, only what the plan dooms
+ * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
+ * is needed, or the doomed files of a directory standing where the file goes.
+ */
 function placeClearingDoomed(doomed: DoomedLookups, tree: SafeTree, tmpFile: string, path: string): void {
   const final = tree.resolve(path);
   for (let attempt = 0; ; attempt++) {

@@ -1,7 +1,8 @@
 // Connection management: one undici Agent for the whole run, with a keep-alive Pool per origin.
-// - TLS origins offer HTTP/2 (ALPN) unless `http2` is off. undici's `pipelining` also caps concurrent streams on an
-//   HTTP/2 connection, but on an HTTP/1.1 connection it means real pipelining, which we do not
-//   want; so each client starts at 1 and is raised to `h2Streams` once ALPN says h2.
+// - TLS origins offer HTTP/2 (ALPN) unless `http2` is off. undici's `pipelining` also caps
+//   concurrent streams on an HTTP/2 connection, but on an HTTP/1.1 connection it means real
+//   pipelining, which we do not want; so each client starts at 1 and is raised to `h2Streams`
+//   once ALPN says h2.
 // - Timeouts: connect, response headers, and body idle (time between two body chunks, so a
 //   slow-but-moving body survives and a stalled one does not).
 // - Proxies: when HTTP_PROXY / HTTPS_PROXY (either case) are set, undici's EnvHttpProxyAgent

@@ -9,9 +9,9 @@
 //   - download() limits concurrency itself: callers may queue as many calls as they like.
 //   - On success the tmp file holds exactly the verified bytes; the caller fsyncs and renames.
 //   - On failure it throws DownloadError; the tmp file may remain (partial) and is the caller's
-//     to delete. A large download keeps a `<tmpFile>.meta` resume sidecar exactly while its
-//     partial can be continued (removed on success and when the bytes prove useless): a caller
-//     that keeps the partial for a later call keeps the sidecar with it.
+//     to delete, unless the error says `resumable`: then a `<tmpFile>.meta` sidecar records how
+//     to continue it, and a caller that keeps the partial for a later call keeps both. (The
+//     sidecar goes on success and as soon as the bytes prove useless.)
 //   - On abort (options.signal or request.signal) it stops at once with code 'aborted'.
 //   - 404/410 are never retried ('not-found'); 304 answers a conditional request (status 304,
 //     no file written).
@@ -278,7 +278,7 @@ export class Downloader {
       try {
         await this.acquire(origin, signal);
       } catch {
-        throw this.aborted(req, attempt - 1);
+        throw this.aborted(req, attempt - 1, state);
       }
       try {
         const result = await this.attempt(req, state, origin, attempt, signal);
@@ -291,7 +291,7 @@ export class Downloader {
       } finally {
         this.release(origin);
       }
-      if (failure.code === 'aborted') throw this.aborted(req, attempt);
+      if (failure.code === 'aborted') throw this.aborted(req, attempt, state);
       if (failure.extra.congestion) origin.controller.noteCongestion(failure.extra.congestion);
       if (failure.extra.discardPartial) await this.discardPartial(req.tmpFile, state);
       if (failure.extra.integrity) integrityFailures++;
@@ -317,14 +317,17 @@ export class Downloader {
       if (!retry) {
         this.counters.failed++;
         this.opts.log?.debug({ url: req.url, attempts: attempt, code: failure.code }, failure.message);
-        throw new DownloadError(failure.code, failure.message, attempt, failure.extra.status, req.url, { cause: failure.cause });
+        throw new DownloadError(failure.code, failure.message, attempt, failure.extra.status, req.url, {
+          cause: failure.cause,
+          resumable: state.sidecarWritten,
+        });
       }
       this.counters.retries++;
       this.opts.log?.debug({ url: req.url, attempt, delayMs, reason: failure.message }, 'retrying');
       try {
         await sleep(delayMs, signal);
       } catch {
-        throw this.aborted(req, attempt);
+        throw this.aborted(req, attempt, state);
       }
     }
   }
@@ -638,8 +641,8 @@ export class Downloader {
     }
   }
 
-  private aborted(req: DownloadRequest, attempts: number): DownloadError {
-    return new DownloadError('aborted', `download of ${req.url} aborted`, attempts, undefined, req.url);
+  private aborted(req: DownloadRequest, attempts: number, state: ResumeState): DownloadError {
+    return new DownloadError('aborted', `download of ${req.url} aborted`, attempts, undefined, req.url, { resumable: state.sidecarWritten });
   }
 
   private emit(event: RequestEvent): void {

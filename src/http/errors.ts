@@ -12,14 +12,17 @@ export type DownloadErrorCode = 'not-found' | 'checksum' | 'size' | 'http' | 'ne
 
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';
+  /** The tmp file holds bytes a later download of the same URL can continue (its sidecar is kept). */
+  readonly resumable: boolean;
   constructor(
     readonly code: DownloadErrorCode,
     message: string,
     readonly attempts: number,
     readonly status?: number,
     readonly url?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; resumable?: boolean },
   ) {
     super(message, options);
+    this.resumable = options?.resumable ?? false;
   }
 }

@@ -98,10 +98,7 @@ export class BufferedFileWriter {
   /** A small body: everything in one synchronous writev. */
   private writeRestSync(fd: number): void {
     let written = 0;
-    while (written < this.pendingBytes) {
-      const batch = written === 0 ? this.pending : [Buffer.concat(this.pending).subarray(written)];
-      written += writevSync(fd, batch, this.position + written);
-    }
+    while (written < this.pendingBytes) written += writevSync(fd, unwritten(this.pending, written), this.position + written);
     this.position += written;
     this.pending = [];
     this.pendingBytes = 0;
@@ -121,10 +118,7 @@ export class BufferedFileWriter {
       if (this.failure) return;
       try {
         let written = 0;
-        while (written < bytes) {
-          const batch = written === 0 ? chunks : [Buffer.concat(chunks).subarray(written)];
-          written += await writevAsync(fd, batch, at + written);
-        }
+        while (written < bytes) written += await writevAsync(fd, unwritten(chunks, written), at + written);
       } catch (err) {
         this.failure = err;
       } finally {
@@ -137,4 +131,9 @@ export class BufferedFileWriter {
     await this.writing;
     if (this.failure) throw this.failure;
   }
+}
+
+/** What a short writev left of `chunks` after `written` bytes (all of them at first). */
+function unwritten(chunks: Buffer[], written: number): Buffer[] {
+  return written === 0 ? chunks : [Buffer.concat(chunks).subarray(written)];
 }

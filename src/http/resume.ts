@@ -18,7 +18,8 @@ export interface Validator {
   size?: number;
 }
 
-export const sidecarPath = (tmpFile: string) => `${tmpFile}.meta`;
+export const SIDECAR_SUFFIX = '.meta';
+export const sidecarPath = (tmpFile: string) => `${tmpFile}${SIDECAR_SUFFIX}`;
 
 /** The If-Range value for a validator: a strong ETag, else Last-Modified; null if neither. */
 export function ifRangeValue(v: Validator | null): string | null {

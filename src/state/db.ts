@@ -1,8 +1,8 @@
 // Opens the state DB (SQLite in WAL mode), applies pending migrations with kysely's Migrator,
 // and refuses a DB written by a newer version. Queries use the better-sqlite3 handle with
 // prepared statements in large transactions (the hot paths move millions of rows); the schema
-// is in migrations/. kysely is loaded only when a migration is pending,
-// which keeps the start-up of every ordinary run short.
+// is in migrations/. kysely is loaded only when a migration is pending, which keeps the
+// start-up of every ordinary run short.
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';

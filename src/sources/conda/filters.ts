@@ -1,5 +1,6 @@
-// Partial-mirror filter --keep-latest N (the name globs are src/sources/name-filter.ts): it keeps, per package name, every build of the N highest distinct
-// versions under conda's version ordering.
+// Partial-mirror filter --keep-latest N (the name globs are src/sources/name-filter.ts): per
+// package name, it keeps every build of the N highest distinct versions under conda's version
+// ordering.
 import { compareCondaVersions } from './version-order.js';
 
 /** Collects (name, version, filename) triples and picks the files of the N latest versions. */

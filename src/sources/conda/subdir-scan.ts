@@ -5,9 +5,9 @@
 // record, `info.base_url`) it writes the rewritten repodata.json to `job.rewriteFile` and, once
 // `job` can name it, a current_repodata.json filtered to the same files.
 // Passes: one in the common case (emit, and write when a rewrite is known up front: filters or
-// upstream's info.base_url); with
-// --keep-latest a first pass collects versions and a second emits and writes; when a record is
-// rejected without a rewrite planned, a second pass writes the rewritten index.
+// upstream's info.base_url); with --keep-latest a first pass collects versions and a second
+// emits and writes; when a record is rejected without a rewrite planned, a second pass writes
+// the rewritten index.
 import { rawText, RepodataFormatError, scanRepodata, type PackageSection } from './repodata-scanner.js';
 import { RepodataWriter } from './repodata-writer.js';
 import { LatestVersions } from './filters.js';

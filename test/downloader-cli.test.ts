@@ -37,11 +37,11 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-function writeList(name: string, paths: string[]): { list: string; sums: string } {
+function writeList(name: string, paths: string[], base = server.url): { list: string; sums: string } {
   const list = join(root, `${name}.txt`);
   const sums = join(root, `${name}.jsonl`);
-  writeFileSync(list, paths.map((p) => server.url + p).join('\n') + '\n');
-  writeFileSync(sums, paths.map((p) => JSON.stringify({ url: server.url + p, sha256: sha256(files[p]), size: files[p].length })).join('\n') + '\n');
+  writeFileSync(list, paths.map((p) => base + p).join('\n') + '\n');
+  writeFileSync(sums, paths.map((p) => JSON.stringify({ url: base + p, sha256: sha256(files[p]), size: files[p].length })).join('\n') + '\n');
   return { list, sums };
 }
 
@@ -84,17 +84,13 @@ describe('mirror sync list through the managed downloader', () => {
   });
 
   it('speaks HTTP/2 to a TLS upstream, and HTTP/1.1 with --http1', async () => {
-    const tls = makeSelfSignedCert(mkdtempSync(join(root, 'tls-')));
+    const certDir = mkdtempSync(join(root, 'tls-'));
+    const tls = makeSelfSignedCert(certDir);
     const small = Object.fromEntries(Object.entries(files).filter(([p]) => /\/f\d\.bin$/.test(p)));
     const tlsServer = await startFaultServer({ files: small, tls });
     try {
-      const paths = Object.keys(small);
-      const list = join(root, 'tls.txt');
-      const sums = join(root, 'tls.jsonl');
-      writeFileSync(list, paths.map((p) => tlsServer.url + p).join('\n') + '\n');
-      writeFileSync(sums, paths.map((p) => JSON.stringify({ url: tlsServer.url + p, sha256: sha256(small[p]), size: small[p].length })).join('\n') + '\n');
-      const tlsEnv = { ...env, NODE_EXTRA_CA_CERTS: join(root, 'tls-ca.pem') };
-      writeFileSync(tlsEnv.NODE_EXTRA_CA_CERTS, tls.cert);
+      const { list, sums } = writeList('tls', Object.keys(small), tlsServer.url);
+      const tlsEnv = { ...env, NODE_EXTRA_CA_CERTS: join(certDir, 'cert.pem') };
       for (const [flags, version] of [[[], '2.0'], [['--http1'], '1.1']] as const) {
         const before = tlsServer.log.length;
         const r = await runCli(['sync', 'list', list, join(root, `tls-${version}`), '--checksums', sums, '--no-progress', ...flags], { env: tlsEnv });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { MIRROR_BIN, runCli } from './helpers/cli.js';
-import { ListUpstream, sha256 } from '../fixtures/list-upstream.js';
+import { ListUpstream } from '../fixtures/list-upstream.js';
+import { sha256 } from './helpers/fault-server.js';
 
 let up: ListUpstream;
 let dest: string;

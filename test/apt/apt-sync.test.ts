@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runCli } from '../helpers/cli.js';
 import { serveDir, type StaticServer } from '../helpers/static-server.js';
 import { readTree } from '../helpers/tree.js';
-import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, sha256File, signSuite, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
+import { sha256File } from '../../src/util/hash-file.js';
+import { aptClient, buildArchive, debPath, dropKey, listFiles, makeKey, signSuite, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 
 const V1: FixturePackage[] = [
   { name: 'alpha', version: '1.0' },

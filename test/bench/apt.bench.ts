@@ -2,8 +2,8 @@
 // (tiny .debs built with dpkg-deb / apt-ftparchive / gpg and cached under .bench/), served by
 // the same static server. Both verify the Release signature with gpgv and mirror the same
 // selection (one suite, main, amd64, binaries). Measured: first sync into an empty directory
-// and the no-op rerun, wall time and peak RSS, each the median of BENCH_APT_REPEAT (default 3)
-// runs alternating the two tools. debmirror is installed with apt-get when missing (the bench
+// and the no-op rerun, wall time and peak RSS, each the median of BENCH_REPEAT (default 3)
+// rounds, the order of the two tools alternating between rounds. debmirror is installed with apt-get when missing (the bench
 // only; never the tests).
 //
 // Archive sizes: the issue's 400 packages always; BENCH_APT_PACKAGES=5000 (or a list,
@@ -22,12 +22,11 @@ import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { aptClient, buildArchive, dropKey, listFiles, makeKey, type ArchiveKey, type FixturePackage } from '../../fixtures/apt-archive.js';
 import { serveDir } from '../helpers/static-server.js';
-import { cacheDir, CACHE, MIRROR_BIN, ratio, serveInChild, timed, timedOk, type Timed } from './bench-util.js';
+import { cacheDir, CACHE, MIRROR_BIN, ratio, REPEAT, serveInChild, timed, timedOk, type Timed } from './bench-util.js';
 
 const ISSUE_SIZE = 400;
 const sizes = [...new Set([ISSUE_SIZE, ...(process.env.BENCH_APT_PACKAGES ?? '').split(',').filter(Boolean).map(Number)])];
 if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_APT_PACKAGES takes package counts like 5000 or 2000,5000`);
-const REPEAT = Number(process.env.BENCH_APT_REPEAT ?? 3);
 
 function ensureDebmirror(): void {
   if (spawnSync('sh', ['-c', 'command -v debmirror'], { stdio: 'ignore' }).status === 0) return;
@@ -47,8 +46,9 @@ function corpus(count: number): FixturePackage[] {
   return out;
 }
 
-interface SizeResult {
-  packages: number;
+interface Comparison {
+  /** What was mirrored, for the summary ("400 packages", "<url> <suite> (38 pool files)"). */
+  label: string;
   first: { deb: Timed; mir: Timed };
   noop: { deb: Timed; mir: Timed };
 }
@@ -65,7 +65,42 @@ function line(name: string, t: Timed): string {
   return `${name.padEnd(30)} ${t.seconds.toFixed(2).padStart(7)} s  peak RSS ${t.maxRssMb.toFixed(0).padStart(4)} MB${name.startsWith('mirror') ? inside(t) : ''}`;
 }
 
-async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult> {
+/**
+ * Runs both tools REPEAT rounds: each round a first sync into emptied destinations, then the
+ * no-op rerun, the order of the tools alternating between rounds so that neither always gets
+ * the warmer page cache (or CDN) or the quieter moment. `debFirst`, when given, is a debmirror
+ * first sync already made into its destination: it counts as round 0's. Prints the medians.
+ */
+async function compare(
+  deb: () => Promise<Timed>,
+  mir: () => Promise<Timed>,
+  dests: { deb: string; mir: string },
+  debFirst?: Timed,
+): Promise<Omit<Comparison, 'label'>> {
+  const runs = { debFirst: [] as Timed[], mirFirst: [] as Timed[], debNoop: [] as Timed[], mirNoop: [] as Timed[] };
+  for (let i = 0; i < REPEAT; i++) {
+    const done = i === 0 && debFirst;
+    if (done) runs.debFirst.push(debFirst);
+    else rmSync(dests.deb, { recursive: true, force: true });
+    rmSync(dests.mir, { recursive: true, force: true });
+    const pair = i % 2 === 0 ? [deb, mir] : [mir, deb];
+    for (const run of pair) if (!(done && run === deb)) (run === deb ? runs.debFirst : runs.mirFirst).push(await run());
+    for (const run of pair) (run === deb ? runs.debNoop : runs.mirNoop).push(await run());
+  }
+  const result = {
+    first: { deb: median(runs.debFirst), mir: median(runs.mirFirst) },
+    noop: { deb: median(runs.debNoop), mir: median(runs.mirNoop) },
+  };
+  const of = `(median/${REPEAT})`;
+  process.stdout.write(line(`debmirror first sync ${of}`, result.first.deb) + '\n');
+  process.stdout.write(line(`mirror first sync ${of}`, result.first.mir) + '\n');
+  process.stdout.write(line(`debmirror no-op ${of}`, result.noop.deb) + '\n');
+  process.stdout.write(line(`mirror no-op ${of}`, result.noop.mir) + '\n');
+  process.stdout.write(`  all runs (s): debmirror first ${fmt(runs.debFirst)}, mirror first ${fmt(runs.mirFirst)}, debmirror no-op ${fmt(runs.debNoop)}, mirror no-op ${fmt(runs.mirNoop)}\n`);
+  return result;
+}
+
+async function benchSize(packages: number, key: ArchiveKey): Promise<Comparison> {
   const root = cacheDir(`apt-corpus-${packages}`);
   const upstream = join(root, 'upstream');
   const debs = join(root, 'debs');
@@ -89,27 +124,12 @@ async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult>
       debmirrorDest,
     ];
     const home = { GNUPGHOME: join(root, 'debmirror-gnupg') };
-
-    // Alternate the tools so that neither always runs on a warmer page cache or a quieter machine.
-    const debFirsts: Timed[] = [];
-    const mirFirsts: Timed[] = [];
-    for (let i = 0; i < REPEAT; i++) {
-      rmSync(debmirrorDest, { recursive: true, force: true });
-      rmSync(mirrorDest, { recursive: true, force: true });
-      debFirsts.push(await timedOk('debmirror', 'debmirror', debmirrorArgs, home));
-      mirFirsts.push(await timedOk('mirror', process.execPath, mirrorArgs));
-    }
-    const debNoops: Timed[] = [];
-    const mirNoops: Timed[] = [];
-    for (let i = 0; i < REPEAT; i++) {
-      debNoops.push(await timedOk('debmirror', 'debmirror', debmirrorArgs, home));
-      mirNoops.push(await timedOk('mirror', process.execPath, mirrorArgs));
-    }
-    const result: SizeResult = {
-      packages,
-      first: { deb: median(debFirsts), mir: median(mirFirsts) },
-      noop: { deb: median(debNoops), mir: median(mirNoops) },
-    };
+    process.stdout.write(`archive: ${packages} packages, ${poolFiles} pool files (archive built in ${buildSeconds.toFixed(0)} s)\n`);
+    const result = await compare(
+      () => timedOk('debmirror', 'debmirror', debmirrorArgs, home),
+      () => timedOk('mirror', process.execPath, mirrorArgs),
+      { deb: debmirrorDest, mir: mirrorDest },
+    );
 
     // Both results must be complete mirrors: same pool, and apt-get update works on ours.
     const ours = (await listFiles(join(mirrorDest, 'pool'))).length;
@@ -122,16 +142,8 @@ async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult>
     if (update.code !== 0) throw new Error(`apt-get update against the mirror failed:\n${update.output}`);
     if (ours !== poolFiles) throw new Error(`mirror holds ${ours} of ${poolFiles} pool files`);
 
-    process.stdout.write(
-      `archive: ${packages} packages, ${poolFiles} pool files (mirror: ${ours}, debmirror: ${theirs}; archive built in ${buildSeconds.toFixed(0)} s); apt-get update on mirror: ok\n`,
-    );
-    const of = `(median/${REPEAT})`;
-    process.stdout.write(line(`debmirror first sync ${of}`, result.first.deb) + '\n');
-    process.stdout.write(line(`mirror first sync ${of}`, result.first.mir) + '\n');
-    process.stdout.write(line(`debmirror no-op ${of}`, result.noop.deb) + '\n');
-    process.stdout.write(line(`mirror no-op ${of}`, result.noop.mir) + '\n');
-    process.stdout.write(`  all runs (s): debmirror first ${fmt(debFirsts)}, mirror first ${fmt(mirFirsts)}, debmirror no-op ${fmt(debNoops)}, mirror no-op ${fmt(mirNoops)}\n`);
-    return result;
+    process.stdout.write(`pool files: mirror ${ours}, debmirror ${theirs}; apt-get update on mirror: ok\n`);
+    return { label: `${packages} packages`, ...result };
   } finally {
     server.stop();
     for (const d of readdirSync(root)) if (d.startsWith('apt-client-')) rmSync(join(root, d), { recursive: true, force: true });
@@ -140,7 +152,7 @@ async function benchSize(packages: number, key: ArchiveKey): Promise<SizeResult>
 
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
-async function benchUpstream(spec: string): Promise<SizeResult> {
+async function benchUpstream(spec: string): Promise<Comparison> {
   const [archive, suite] = spec.trim().split(/\s+/);
   if (!archive || !suite) throw new Error('BENCH_APT_UPSTREAM takes "<archive-url> <suite>", like "http://deb.debian.org/debian bookworm-updates"');
   const url = new URL(archive);
@@ -153,33 +165,22 @@ async function benchUpstream(spec: string): Promise<SizeResult> {
     '--host', url.host, '--method', url.protocol.replace(':', ''), '--root', url.pathname, '--dist', suite, '--section', 'main', '--arch', 'amd64',
     '--nosource', '--keyring', DEBIAN_KEYRING, '--rsync-extra', 'none', '--diff', 'none', '--omit-suite-symlinks', ...extra, debmirrorDest,
   ];
+  // The probe is the first debmirror run; it counts as round 0's first sync unless refused.
   rmSync(debmirrorDest, { recursive: true, force: true });
   const probe = await timed('debmirror', debmirrorArgs([]), home);
-  const extra = probe.code !== 0 && /signature does not verify/.test(probe.stdout + probe.stderr) ? ['--ignore-release-gpg'] : [];
-  if (extra.length) process.stdout.write(`debmirror refuses ${suite}: upstream's Release.gpg does not verify; it runs with --ignore-release-gpg (no signature check)\n`);
-  const runs = { debFirst: [] as Timed[], mirFirst: [] as Timed[], debNoop: [] as Timed[], mirNoop: [] as Timed[] };
-  const deb = () => timedOk('debmirror', 'debmirror', debmirrorArgs(extra), home);
-  const mir = () => timedOk('mirror', process.execPath, mirrorArgs);
-  for (let i = 0; i < REPEAT; i++) {
-    rmSync(debmirrorDest, { recursive: true, force: true });
-    rmSync(mirrorDest, { recursive: true, force: true });
-    const pair = i % 2 === 0 ? [deb, mir] : [mir, deb];
-    for (const run of pair) (run === deb ? runs.debFirst : runs.mirFirst).push(await run());
-    for (const run of pair) (run === deb ? runs.debNoop : runs.mirNoop).push(await run());
-  }
+  const refused = probe.code !== 0 && /signature does not verify/.test(probe.stdout + probe.stderr);
+  if (probe.code !== 0 && !refused) throw new Error(`debmirror failed (exit ${probe.code}):\n${probe.stderr.slice(-2000)}${probe.stdout.slice(-2000)}`);
+  const extra = refused ? ['--ignore-release-gpg'] : [];
+  if (refused) process.stdout.write(`debmirror refuses ${suite}: upstream's Release.gpg does not verify; it runs with --ignore-release-gpg (no signature check)\n`);
+  const result = await compare(
+    () => timedOk('debmirror', 'debmirror', debmirrorArgs(extra), home),
+    () => timedOk('mirror', process.execPath, mirrorArgs),
+    { deb: debmirrorDest, mir: mirrorDest },
+    refused ? undefined : probe,
+  );
   const pool = (await listFiles(join(mirrorDest, 'pool'))).length;
-  process.stdout.write(`${archive} ${suite}: ${pool} pool files (debmirror: ${(await listFiles(join(debmirrorDest, 'pool'))).length})\n`);
-  const result: SizeResult = {
-    packages: pool,
-    first: { deb: median(runs.debFirst), mir: median(runs.mirFirst) },
-    noop: { deb: median(runs.debNoop), mir: median(runs.mirNoop) },
-  };
-  const of = `(median/${REPEAT})`;
-  for (const [name, t] of [[`debmirror first sync ${of}`, result.first.deb], [`mirror first sync ${of}`, result.first.mir], [`debmirror no-op ${of}`, result.noop.deb], [`mirror no-op ${of}`, result.noop.mir]] as const) {
-    process.stdout.write(line(name, t) + '\n');
-  }
-  process.stdout.write(`  all runs (s): debmirror first ${fmt(runs.debFirst)}, mirror first ${fmt(runs.mirFirst)}, debmirror no-op ${fmt(runs.debNoop)}, mirror no-op ${fmt(runs.mirNoop)}\n`);
-  return result;
+  process.stdout.write(`pool files: mirror ${pool}, debmirror ${(await listFiles(join(debmirrorDest, 'pool'))).length}\n`);
+  return { label: `${archive} ${suite} (${pool} pool files)`, ...result };
 }
 
 function fmt(ts: Timed[]): string {
@@ -190,16 +191,16 @@ ensureDebmirror();
 const keyDir = join(CACHE, `apt-key-${process.pid}`);
 const key = await makeKey(keyDir);
 try {
-  const results: SizeResult[] = [];
+  const results: Comparison[] = [];
   for (const packages of sizes) {
     process.stdout.write(`--- ${packages} packages\n`);
     results.push(await benchSize(packages, key));
   }
-  const real = process.env.BENCH_APT_UPSTREAM ? await benchUpstream(process.env.BENCH_APT_UPSTREAM) : null;
+  if (process.env.BENCH_APT_UPSTREAM) results.push(await benchUpstream(process.env.BENCH_APT_UPSTREAM));
   process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
-  for (const r of real ? [...results, real] : results) {
+  for (const r of results) {
     process.stdout.write(
-      `mirror / debmirror at ${r === real ? `${process.env.BENCH_APT_UPSTREAM} (${r.packages} pool files)` : `${r.packages} packages`}: first sync ${ratio(r.first.mir.seconds, r.first.deb.seconds)} (target ≤ 0.50×), ` +
+      `mirror / debmirror at ${r.label}: first sync ${ratio(r.first.mir.seconds, r.first.deb.seconds)} (target ≤ 0.50×), ` +
         `no-op rerun ${ratio(r.noop.mir.seconds, r.noop.deb.seconds)} (target ≤ 0.20×)\n`,
     );
   }

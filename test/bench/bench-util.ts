@@ -9,6 +9,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = join(here, '..', '..', '..');
 export const MIRROR_BIN = join(REPO, 'bin', 'mirror.js');
 export const CACHE = join(REPO, '.bench');
+/** Runs (or rounds) per tool: BENCH_REPEAT, default 3; the machines are noisy. */
+export const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 
 export function cacheDir(name: string): string {
   const dir = join(CACHE, name);

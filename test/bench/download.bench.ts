@@ -22,7 +22,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, writeSync, closeSync, createReadStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cacheDir, MIRROR_BIN, ratio, timed, type Timed } from './bench-util.js';
+import { cacheDir, MIRROR_BIN, ratio, REPEAT, timed, type Timed } from './bench-util.js';
 import { makeSelfSignedCert } from '../helpers/fault-server.js';
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 20_000);
@@ -33,7 +33,6 @@ const SETS = (process.env.BENCH_SETS ?? 'small,big').split(',');
 const TOOLS = (process.env.BENCH_TOOLS ?? 'mirror,mirror-64,mirror-http1,downloader,aria2c,wget2,curl,c-pipe-file,c-pipe-null').split(',');
 const PARALLEL = 64;
 const C_PIPES: Record<string, string> = { 'c-pipe-file': 'curl | tee FILE | openssl dgst -sha256', 'c-pipe-null': 'curl | openssl dgst -sha256' };
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const DEB_PACKAGES: Record<string, string> = { nginx: 'nginx', aria2c: 'aria2', wget2: 'wget2', curl: 'curl', wrk: 'wrk', openssl: 'openssl' };
 
 const out = (s: string) => process.stdout.write(s + '\n');

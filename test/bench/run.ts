@@ -1,18 +1,12 @@
 // `npm run bench [-- NAME…]`: runs every test/bench/*.bench.ts script (compiled), or the named
 // ones, one after the other. Each prints its own numbers with a baseline from the same run.
-// The CLI is measured as users run it: bundled (bin/bundle.mjs), rebuilt here when stale.
-import { readdirSync, statSync } from 'node:fs';
+// The CLI is measured as users run it: bundled (`npm run bench` builds it first).
+import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = dirname(fileURLToPath(import.meta.url));
-const repo = join(dir, '..', '..', '..');
-const builtAt = (path: string) => statSync(join(repo, path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-if (builtAt('dist/bundle/cli.js') < builtAt('dist/src/cli.js')) {
-  process.stdout.write('bundling the CLI (bin/bundle.mjs)…\n');
-  if (spawnSync(process.execPath, [join(repo, 'bin', 'bundle.mjs')], { stdio: 'inherit' }).status !== 0) process.exit(1);
-}
 const wanted = process.argv.slice(2);
 const benches = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.js'))

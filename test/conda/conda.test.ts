@@ -26,7 +26,8 @@ function hash(algo: string, bytes: Buffer): string {
 function checkMirror(dest: string): string[] {
   const problems: string[] = [];
   const referenced = new Set<string>();
-  for (const file of walk(dest)) {
+  const files = walk(dest);
+  for (const file of files) {
     const [subdir, name, ...rest] = file.split('/');
     if (rest.length > 0 || (name === undefined && subdir !== 'channeldata.json')) problems.push(`unexpected path ${file}`);
   }
@@ -72,7 +73,7 @@ function checkMirror(dest: string): string[] {
       }
     }
   }
-  for (const file of walk(dest)) {
+  for (const file of files) {
     const base = file.split('/').pop()!;
     if (file === 'channeldata.json' || INDEX_FILES.has(base)) continue;
     if (!referenced.has(file)) problems.push(`unreferenced ${file}`);

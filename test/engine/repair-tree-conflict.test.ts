@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { ListUpstream, sha256 } from '../../fixtures/list-upstream.js';
+import { ListUpstream } from '../../fixtures/list-upstream.js';
+import { sha256 } from '../helpers/fault-server.js';
 
 let up: ListUpstream;
 let dest: string;

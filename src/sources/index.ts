@@ -5,8 +5,9 @@ import { listSource } from './list.js';
 import { aptSource } from './apt/index.js';
 import { condaSource } from './conda/index.js';
 import { cratesSource } from './crates/index.js';
+import { rustupSource } from './rustup/index.js';
 
-export const sources: readonly Source[] = [listSource, aptSource, condaSource, cratesSource];
+export const sources: readonly Source[] = [listSource, aptSource, condaSource, cratesSource, rustupSource];
 
 export function findSource(kind: string): Source | undefined {
   return sources.find((s) => s.kind === kind);

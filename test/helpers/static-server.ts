@@ -15,8 +15,11 @@ export interface StaticServer {
 
 export type RequestHook = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-/** Serves `root`. `hook` may answer a request itself (return true) to inject faults. */
-export async function serveDir(root: string, hook?: RequestHook): Promise<StaticServer> {
+/**
+ * Serves `root`. `hook` may answer a request itself (return true) to inject faults. `port`: a
+ * fixed port (e.g. to bring a stopped upstream back at the same URL); default any free one.
+ */
+export async function serveDir(root: string, hook?: RequestHook, port = 0): Promise<StaticServer> {
   const requests: string[] = [];
   const server = createServer(async (req, res) => {
     const rawPath = decodeURIComponent((req.url ?? '/').split('?')[0]);
@@ -44,11 +47,11 @@ export async function serveDir(root: string, hook?: RequestHook): Promise<Static
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

@@ -159,7 +159,7 @@ describe('selection', () => {
     channels: new Set(['stable', 'beta', 'nightly'] as const),
     keep: { nightly: 2, beta: 1, stable: 'all' as const },
     since: null,
-    pinnedDates: new Set<string>(),
+    pinned: new Set<string>(),
     ...over,
   });
 
@@ -176,10 +176,10 @@ describe('selection', () => {
     expect(selectReleases(releases, policy({ keep: { nightly: 0, beta: 0, stable: 1 } })).map((r) => r.date)).toEqual(['2026-09-18']);
   });
 
-  it('retention: --since backfills, --pin keeps a date, channels not asked for are dropped', () => {
-    const kept = selectReleases(releases, policy({ channels: new Set(['nightly'] as const), since: '2026-11-26', pinnedDates: new Set(['2026-11-13']) }));
+  it('retention: --since backfills, --pin keeps a date or one release, channels not asked for are dropped', () => {
+    const kept = selectReleases(releases, policy({ channels: new Set(['nightly'] as const), since: '2026-11-26', pinned: new Set(['2026-11-13']) }));
     expect(kept.map((r) => r.date)).toEqual(['2026-11-28', '2026-11-27', '2026-11-26']);
-    const pinned = selectReleases(releases, policy({ keep: { nightly: 1, beta: 0, stable: 0 }, pinnedDates: new Set(['2026-11-25', '2026-08-07']) }));
+    const pinned = selectReleases(releases, policy({ keep: { nightly: 1, beta: 0, stable: 0 }, pinned: new Set(['2026-11-25', 'stable/2026-08-07', 'beta/2026-11-25']) }));
     expect(pinned.map((r) => `${r.channel}/${r.date}`)).toEqual(['stable/2026-08-07', 'nightly/2026-11-28', 'nightly/2026-11-25']);
   });
 });

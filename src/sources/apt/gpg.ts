@@ -95,10 +95,10 @@ export async function verifyClearsigned(file: string, keyring: string, workDir: 
   return fs.readFile(out, 'utf8');
 }
 
-export async function verifyDetached(signature: string, data: string, keyring: string, workDir: string): Promise<void> {
+export async function verifyDetached(signature: string, data: string, keyring: string, workDir: string, what = 'Release.gpg'): Promise<void> {
   const home = await gpgHome(workDir);
   const r = await run('gpgv', [...gpgvArgs(home, keyring), signature, data]);
-  judge(r, 'Release.gpg');
+  judge(r, what);
 }
 
 /** Signs `release` into `inRelease` (clearsigned) and `releaseGpg` (detached, armored). */

@@ -11,7 +11,8 @@
 //   has no xz), `gz` the gz archive, `both` both.
 // - `selectReleases(releases, policy)`: per channel, the `keep` latest dates (counted over what
 //   upstream lists, never by the local clock; 'all' keeps every one), plus every date on or after
-//   `since`, plus pinned dates. Channels not asked for are never kept.
+//   `since`, plus pinned ones (`<date>` pins that date in every channel, `<channel>/<date>` one
+//   release). Channels not asked for are never kept.
 import type { ArchiveRef, PackageTarget } from './manifest.js';
 
 export type Channel = 'stable' | 'beta' | 'nightly';
@@ -67,7 +68,7 @@ export interface RetentionPolicy {
   channels: ReadonlySet<Channel>;
   keep: Record<Channel, number | 'all'>;
   since: string | null;
-  pinnedDates: ReadonlySet<string>;
+  pinned: ReadonlySet<string>;
 }
 
 /** The kept releases, newest first within each channel (stable, beta, nightly order). */
@@ -80,7 +81,7 @@ export function selectReleases(releases: readonly Release[], policy: RetentionPo
     dates.forEach((date, i) => {
       const latest = keep === 'all' || i < keep;
       const backfill = policy.since !== null && date >= policy.since;
-      if (latest || backfill || policy.pinnedDates.has(date)) out.push({ channel, date });
+      if (latest || backfill || policy.pinned.has(date) || policy.pinned.has(`${channel}/${date}`)) out.push({ channel, date });
     });
   }
   return out;

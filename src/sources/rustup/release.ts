@@ -8,7 +8,7 @@
 // (`<hex>  <file name>`, as upstream writes them) as an index file of SIDECAR_STAGE, or a keep
 // when the published one already says the same. A manifest whose date field disagrees with its
 // directory is a problem (exit 1). Call `sidecars.drain()` after the last release.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StagingWriter } from '../crates/staging.js';
 import type { DiscoverContext } from '../types.js';
@@ -56,22 +56,27 @@ export async function mirrorRelease(d: ReleaseDeps, r: Release): Promise<Mirrore
   if (manifest.date !== r.date) d.ctx.reportProblem(`${path} says date = "${manifest.date}"`);
   const accepts = packageFilter(d.opts.components, d.opts.excludeComponents, manifest.renames);
   const hosts: string[] = [];
+  // A release whose directory the mirror does not have yet has no published sidecar to compare with.
+  const publishedDir = existsSync(join(d.ctx.dest, `dist/${r.date}`));
   for (const t of manifest.targets) {
     if (!d.opts.acceptsTarget(t.target) || !accepts(t.pkg)) continue;
     if (t.pkg === 'rustc' && t.available) hosts.push(t.target);
     for (const a of archivesOf(t, d.opts.format)) {
       d.ctx.emit({ kind: 'blob', path: a.path, url: d.up.url(a.path), checksums: { sha256: a.sha256 } });
-      await writeSidecar(d, a.path, a.sha256);
+      await writeSidecar(d, a.path, a.sha256, publishedDir);
     }
   }
   return { ...r, sha, file, version: r.channel === 'stable' ? stableVersion(manifest.rustVersion) : null, hosts };
 }
 
-async function writeSidecar(d: ReleaseDeps, path: string, sha256: string): Promise<void> {
+async function writeSidecar(d: ReleaseDeps, path: string, sha256: string, comparePublished: boolean): Promise<void> {
   const sidecar = `${path}.sha256`;
-  const staged = join(d.ctx.stagingDir, 'gen', sidecar);
   const content = `${sha256}  ${path.slice(path.lastIndexOf('/') + 1)}\n`;
-  await d.sidecars.write(staged, content, join(d.ctx.dest, sidecar), (changed) =>
-    d.ctx.emit(changed ? { kind: 'index', path: sidecar, stagedFile: staged, stage: SIDECAR_STAGE } : { kind: 'keep', path: sidecar }),
-  );
+  // A dry run stages nothing: the entry carries the size instead.
+  const staged = d.ctx.dryRun ? null : join(d.ctx.stagingDir, 'gen', sidecar);
+  await d.sidecars.write(staged, content, comparePublished ? join(d.ctx.dest, sidecar) : null, (changed) => {
+    if (!changed) d.ctx.emit({ kind: 'keep', path: sidecar });
+    else if (staged) d.ctx.emit({ kind: 'index', path: sidecar, stagedFile: staged, stage: SIDECAR_STAGE });
+    else d.ctx.emit({ kind: 'index', path: sidecar, size: content.length, stage: SIDECAR_STAGE });
+  });
 }

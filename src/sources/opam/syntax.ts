@@ -220,20 +220,16 @@ class Parser {
     return out;
   }
 
+  /** `|` binds loosest, then `&`; both associate to the left. */
   value(): OpamValue {
-    let left = this.conjunction();
-    while (this.tok.type === '|') {
-      this.advance();
-      left = { type: 'logop', op: '|', left, right: this.conjunction(), line: left.line };
-    }
-    return left;
+    return this.logical('|', () => this.logical('&', () => this.prefixed()));
   }
 
-  private conjunction(): OpamValue {
-    let left = this.prefixed();
-    while (this.tok.type === '&') {
+  private logical(op: '&' | '|', operand: () => OpamValue): OpamValue {
+    let left = operand();
+    while (this.tok.type === op) {
       this.advance();
-      left = { type: 'logop', op: '&', left, right: this.prefixed(), line: left.line };
+      left = { type: 'logop', op, left, right: operand(), line: left.line };
     }
     return left;
   }

@@ -22,14 +22,13 @@ interface AuditFlags extends GlobalFlags {
  * closed and the lock released.
  */
 async function withMirror<T>(dest: string, flags: GlobalFlags, command: string, body: (layout: Layout, state: StateDb) => Promise<T>): Promise<T> {
-  const { layoutFor } = await import('../engine/layout.js');
+  const { layoutFor, lockMirror } = await import('../engine/layout.js');
   const { claimForDest, openStateDb } = await import('../state/db.js');
-  const { MirrorLock } = await import('../engine/lock.js');
   const { readStatusFromDb, writeStatusFile } = await import('../engine/status.js');
   const { basename } = await import('node:path');
   const layout = layoutFor(dest, flags.state);
   if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
-  const lock = MirrorLock.acquire(layout.lockFile, command);
+  const lock = lockMirror(layout, command);
   try {
     const state = await openStateDb(layout.statePath);
     try {

@@ -2,7 +2,7 @@
 // The engine knows no registry: the adapter only describes what upstream wants. Publish,
 // collect and the cursor happen only when every file of the run succeeded; the exit code is
 // 0 when complete, 1 when anything failed or was rejected, 130 when interrupted.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Downloader } from '../http/downloader.js';
@@ -15,8 +15,7 @@ import { fetchAll, placeDeferred, removePartials } from './fetch.js';
 import { publishIndexes } from './publish.js';
 import { collectGarbage, type MaxDelete } from './collect.js';
 import { RunEvents, type RunCounts, type RunSummary } from './events.js';
-import { layoutFor, removeScratch, resetScratch } from './layout.js';
-import { MirrorLock } from './lock.js';
+import { layoutFor, lockMirror, removeScratch, resetScratch } from './layout.js';
 import { newDownloader, type NetworkOptions } from './network.js';
 import { SafeTree } from './safe-path.js';
 import { readStatusFile, readStatusFromDb, writeStatusFile } from './status.js';
@@ -54,8 +53,7 @@ export function cursorKey(kind: string, upstream: string): string {
 export async function runSync(opts: SyncOptions): Promise<RunSummary> {
   const source = requireSource(opts.kind);
   const layout = layoutFor(opts.dest, opts.statePath);
-  mkdirSync(layout.privateDir, { recursive: true });
-  const lock = MirrorLock.acquire(layout.lockFile, `sync ${opts.kind} ${opts.upstream}`);
+  const lock = lockMirror(layout, `sync ${opts.kind} ${opts.upstream}`);
   const events = opts.events ?? new RunEvents();
   const signal = opts.signal ?? new AbortController().signal;
   const log = opts.log;

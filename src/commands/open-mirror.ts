@@ -5,15 +5,14 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { layoutFor, type Layout } from '../engine/layout.js';
-import { MirrorLock } from '../engine/lock.js';
+import { layoutFor, lockMirror, type Layout } from '../engine/layout.js';
 import { readStatusFromDb, writeStatusFile } from '../engine/status.js';
 import { claimForDest, openStateDb, type StateDb } from '../state/db.js';
 
 export async function withMirror<T>(dest: string, statePath: string | undefined, command: string, body: (layout: Layout, state: StateDb) => Promise<T>): Promise<T> {
   const layout = layoutFor(dest, statePath);
   if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
-  const lock = MirrorLock.acquire(layout.lockFile, command);
+  const lock = lockMirror(layout, command);
   try {
     const state = await openStateDb(layout.statePath);
     try {

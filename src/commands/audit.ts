@@ -1,7 +1,7 @@
 // `mirror verify <dest>`, `mirror gc <dest>` and `mirror status <dest>`: commands that work on
 // an existing mirror and its state DB, without an upstream.
 import type { CAC } from 'cac';
-import type { StateDb } from '../state/db.js';
+import type { StateDb } from '../state/types.js';
 import type { Layout } from '../engine/layout.js';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
@@ -33,11 +33,11 @@ async function withMirror<T>(dest: string, flags: GlobalFlags, command: string, 
   try {
     const state = await openStateDb(layout.statePath);
     try {
-      claimForDest(state, layout.dest, layout.statePath, flags.state !== undefined);
+      await claimForDest(state, layout.dest, layout.statePath, flags.state !== undefined);
       try {
         return await body(layout, state);
       } finally {
-        writeStatusFile(layout.statusFile, readStatusFromDb(state, basename(layout.dest)));
+        writeStatusFile(layout.statusFile, await readStatusFromDb(state, basename(layout.dest)));
       }
     } finally {
       await state.close();
@@ -105,7 +105,7 @@ export function register(cli: CAC): void {
         const { parseMaxDelete } = await import('../engine/collect.js');
         const { formatBytes } = await import('../engine/progress.js');
         return withMirror(dest, flags, 'gc', async (layout, state) => {
-          const result = collectStale({
+          const result = await collectStale({
             state,
             dest: layout.dest,
             dryRun: flags.dryRun === true,
@@ -147,7 +147,7 @@ export function register(cli: CAC): void {
         if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath})`);
         const state = await openStateDb(layout.statePath, { readonly: true });
         try {
-          const status = readStatusFromDb(state, basename(layout.dest));
+          const status = await readStatusFromDb(state, basename(layout.dest));
           if (flags.json) {
             process.stdout.write(JSON.stringify(status, null, 2) + '\n');
           } else {

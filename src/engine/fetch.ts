@@ -19,9 +19,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type Database from 'better-sqlite3';
-import type { StateDb } from '../state/db.js';
-import { prepareRecords } from './records.js';
+import type { DeferredFile, DoomedTable, FailedFile, PlacedFile, StateDb, TodoRow } from '../state/types.js';
 import { DownloadError, RESUME_MIN_BYTES, type Downloader, type DownloadResult } from '../http/downloader.js';
 import { SIDECAR_SUFFIX, sidecarPath } from '../http/resume.js';
 import { parseChecksums } from './checksums.js';
@@ -34,27 +32,6 @@ const GROUP_FILES = 512;
 const GROUP_MS = 250;
 /** Failures listed by message (the rest are counted and in the DB): bounded memory. */
 const MAX_LISTED_FAILURES = 100;
-
-interface TodoRow {
-  rowid: number;
-  path: string;
-  url: string;
-  size: number | null;
-  checksums: string;
-  replaces: number;
-}
-
-/** (Re)creates TEMP `todo`, the download list: fill it with INSERT … SELECT. */
-export function createTodoTable(raw: Database.Database): void {
-  raw.exec(`
-    DROP TABLE IF EXISTS temp.todo;
-    CREATE TEMP TABLE todo (path TEXT NOT NULL, url TEXT NOT NULL, size INTEGER, checksums TEXT NOT NULL,
-                            replaces INTEGER NOT NULL DEFAULT 0);
-    CREATE TEMP TABLE IF NOT EXISTS deferred (path TEXT PRIMARY KEY, tmp_file TEXT NOT NULL, url TEXT NOT NULL,
-                            size INTEGER, checksums TEXT NOT NULL, present_size INTEGER NOT NULL,
-                            mtime INTEGER NOT NULL, sha256 TEXT);
-    DELETE FROM temp.deferred;`);
-}
 
 interface Finished {
   row: TodoRow;
@@ -95,16 +72,7 @@ export interface FetchCounts {
 }
 
 export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
-  const { raw } = p.state;
   const counts: FetchCounts = { downloaded: 0, failed: 0, bytes: 0, failures: [], unusedPartials: [] };
-  const page = raw.prepare(
-    `SELECT rowid, path, url, size, checksums, replaces FROM temp.todo WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
-  );
-  const defer = raw.prepare(
-    `INSERT OR REPLACE INTO temp.deferred (path, tmp_file, url, size, checksums, present_size, mtime, sha256)
-     VALUES (@path, @tmpFile, @url, @size, @checksums, @presentSize, @mtime, @sha256)`,
-  );
-  const records = prepareRecords(raw);
 
   let group: Finished[] = [];
   let failedGroup: { row: TodoRow; error: DownloadError | Error; startedAt: number }[] = [];
@@ -157,39 +125,43 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     if (placed.length > 0) await syncFilesystem(p.tree.root);
     const held = deferred.map(({ item }) => holdForPublish(item));
     const now = Date.now();
-    raw.transaction(() => {
-      for (const { item, mtime } of placed) {
-        records.placed({
-          path: item.row.path,
-          source: p.source,
-          role: 'blob',
-          url: item.row.url,
-          size: item.row.size,
-          checksums: item.row.checksums,
-          stage: null,
-          presentSize: item.result.size,
-          mtime,
-          sha256: item.result.checksums.sha256 ?? null,
-          now,
-          run: p.runId,
-        });
-      }
-      deferred.forEach(({ item, mtime }, i) => {
-        defer.run({
-          path: item.row.path,
-          tmpFile: held[i],
-          url: item.row.url,
-          size: item.row.size,
-          checksums: item.row.checksums,
-          presentSize: item.result.size,
-          mtime,
-          sha256: item.result.checksums.sha256 ?? null,
-        });
-      });
-      for (const { row, error } of failures) {
-        records.failed({ path: row.path, source: p.source, url: row.url, size: row.size, checksums: row.checksums, error: error.message, run: p.runId });
-      }
-    })();
+    await p.state.files.record({
+      placed: placed.map(({ item, mtime }): PlacedFile => ({
+        path: item.row.path,
+        source: p.source,
+        role: 'blob',
+        url: item.row.url,
+        size: item.row.size,
+        checksums: item.row.checksums,
+        stage: null,
+        presentSize: item.result.size,
+        mtime,
+        sha256: item.result.checksums.sha256 ?? null,
+        now,
+        run: p.runId,
+      })),
+      failed: failures.map(({ row, error }): FailedFile => ({
+        path: row.path,
+        source: p.source,
+        url: row.url,
+        size: row.size,
+        checksums: row.checksums,
+        error: error.message,
+        run: p.runId,
+      })),
+    });
+    await p.state.work.deferred.add(
+      deferred.map(({ item, mtime }, i): DeferredFile => ({
+        path: item.row.path,
+        tmpFile: held[i],
+        url: item.row.url,
+        size: item.row.size,
+        checksums: item.row.checksums,
+        presentSize: item.result.size,
+        mtime,
+        sha256: item.result.checksums.sha256 ?? null,
+      })),
+    );
     for (const { item } of [...placed, ...deferred]) {
       counts.downloaded++;
       counts.bytes += item.result.size;
@@ -283,13 +255,13 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     wake?.();
   };
   const slotFreed = () => new Promise<void>((resolve) => (wakeDispatcher = resolve));
-  let lastRowid = 0;
+  let lastId = 0;
   outer: while (!p.signal.aborted && !commitError) {
-    const rows = page.all(lastRowid) as TodoRow[];
+    const rows = await p.state.work.todo.page(lastId, PAGE);
     if (rows.length === 0) break;
     for (const row of rows) {
       if (p.signal.aborted || commitError) break outer;
-      lastRowid = row.rowid;
+      lastId = row.id;
       while (inFlight >= window()) await slotFreed();
       inFlight++;
       void fetchOne(row).then(settled, (err: Error) => {
@@ -312,47 +284,31 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
  * durably, and records them.
  */
 export async function placeDeferred(p: { state: StateDb; tree: SafeTree; source: string; runId: number }): Promise<number> {
-  const { raw } = p.state;
-  const records = prepareRecords(raw);
-  const doomed = prepareDoomedLookups(raw);
-  const page = raw.prepare(`SELECT rowid, * FROM temp.deferred WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
+  const { deferred, doomed } = p.state.work;
   let placed = 0;
-  let last = 0;
-  for (;;) {
-    const rows = page.all(last) as {
-      rowid: number;
-      path: string;
-      tmp_file: string;
-      url: string;
-      size: number | null;
-      checksums: string;
-      present_size: number;
-      mtime: number;
-      sha256: string | null;
-    }[];
+  for (let last = 0; ; ) {
+    const rows = await deferred.page(last, PAGE);
     if (rows.length === 0) break;
-    last = rows[rows.length - 1].rowid;
-    for (const row of rows) placeClearingDoomed(doomed, p.tree, row.tmp_file, row.path);
+    last = rows[rows.length - 1].id;
+    for (const row of rows) await placeClearingDoomed(doomed, p.tree, row.tmpFile, row.path);
     await syncFilesystem(p.tree.root);
     const now = Date.now();
-    raw.transaction(() => {
-      for (const row of rows) {
-        records.placed({
-          path: row.path,
-          source: p.source,
-          role: 'blob',
-          url: row.url,
-          size: row.size,
-          checksums: row.checksums,
-          stage: null,
-          presentSize: row.present_size,
-          mtime: row.mtime,
-          sha256: row.sha256,
-          now,
-          run: p.runId,
-        });
-      }
-    })();
+    await p.state.files.record({
+      placed: rows.map((row): PlacedFile => ({
+        path: row.path,
+        source: p.source,
+        role: 'blob',
+        url: row.url,
+        size: row.size,
+        checksums: row.checksums,
+        stage: null,
+        presentSize: row.presentSize,
+        mtime: row.mtime,
+        sha256: row.sha256,
+        now,
+        run: p.runId,
+      })),
+    });
     placed += rows.length;
   }
   return placed;
@@ -371,28 +327,12 @@ function isTreeConflict(err: unknown): boolean {
   return err instanceof FileInTheWayError || code === 'EISDIR' || code === 'ENOTEMPTY';
 }
 
-/** Lookups in TEMP `doomed` (paths the plan no longer wants). */
-interface DoomedLookups {
-  has(path: string): boolean;
-  /** Doomed paths below directory `dir`. */
-  under(dir: string): string[];
-}
-
-function prepareDoomedLookups(raw: Database.Database): DoomedLookups {
-  const one = raw.prepare(`SELECT 1 FROM temp.doomed WHERE path = ?`).pluck();
-  const below = raw.prepare(`SELECT path FROM temp.doomed WHERE path > ? AND path < ? ORDER BY path DESC`).pluck();
-  return {
-    has: (path) => one.get(path) !== undefined,
-    under: (dir) => below.all(`${dir}/`, `${dir}0`) as string[],
-  };
-}
-
 /**
  * Renames `tmpFile` to `path`. Where the old tree is in the way, only what the plan dooms
- * (TEMP `doomed`: no longer wanted) is removed to make room: a file standing where a directory
+ * (the `doomed` work table: no longer wanted) is removed to make room: a file standing where a directory
  * is needed, or the doomed files of a directory standing where the file goes.
  */
-function placeClearingDoomed(doomed: DoomedLookups, tree: SafeTree, tmpFile: string, path: string): void {
+async function placeClearingDoomed(doomed: DoomedTable, tree: SafeTree, tmpFile: string, path: string): Promise<void> {
   const final = tree.resolve(path);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -402,11 +342,11 @@ function placeClearingDoomed(doomed: DoomedLookups, tree: SafeTree, tmpFile: str
     } catch (err) {
       if (attempt > 0 || !isTreeConflict(err)) throw err;
       if (err instanceof FileInTheWayError) {
-        if (!doomed.has(err.blocker)) throw new Error(`cannot place ${path}: ${err.message} and upstream still wants it`);
+        if (!(await doomed.has(err.blocker))) throw new Error(`cannot place ${path}: ${err.message} and upstream still wants it`);
         unlinkSync(tree.resolve(err.blocker));
         tree.forget(err.blocker);
       } else {
-        for (const gone of doomed.under(path)) rmSync(tree.resolve(gone), { force: true });
+        for (const gone of await doomed.under(path)) rmSync(tree.resolve(gone), { force: true });
         removeEmptyDirs(final);
         tree.forget(path);
       }

@@ -6,22 +6,15 @@
 // when every blob of the run is in place.
 import { renameSync } from 'node:fs';
 import { sha256File } from '../util/hash-file.js';
-import type { StateDb } from '../state/db.js';
+import type { PlacedFile, StagedIndex, StateDb } from '../state/types.js';
 import { syncFilesystem } from './durable.js';
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { prepareRecords } from './records.js';
 import type { RunEvents } from './events.js';
 import type { SafeTree } from './safe-path.js';
 
 /** Files renamed together (one filesystem sync per group). */
 const GROUP = 4096;
-
-interface StagedRow {
-  path: string;
-  staged: string;
-  stage: number;
-}
 
 export interface PublishParams {
   state: StateDb;
@@ -32,11 +25,9 @@ export interface PublishParams {
 }
 
 export async function publishIndexes(p: PublishParams): Promise<number> {
-  const { raw } = p.state;
-  const stages = raw.prepare(`SELECT DISTINCT stage FROM temp.incoming WHERE kind = 'index' ORDER BY stage`).pluck().all() as number[];
-  const rowsOfStage = raw.prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`);
-  const records = prepareRecords(raw);
-  const publishGroup = async (rows: StagedRow[]) => {
+  const { incoming } = p.state.work;
+  const stages = await incoming.indexStages();
+  const publishGroup = async (rows: StagedIndex[]) => {
     const hashLimit = pLimit(32);
     const facts = await Promise.all(
       rows.map((row) => hashLimit(async () => ({ row, st: await stat(row.staged), sha256: await sha256File(row.staged) }))),
@@ -47,24 +38,22 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
     }
     await syncFilesystem(p.tree.root);
     const now = Date.now();
-    raw.transaction(() => {
-      for (const { row, st, sha256 } of facts) {
-        records.placed({
-          path: row.path,
-          source: p.source,
-          role: 'index',
-          url: null,
-          size: st.size,
-          checksums: JSON.stringify({ sha256 }),
-          stage: row.stage,
-          presentSize: st.size,
-          mtime: Math.floor(st.mtimeMs),
-          sha256,
-          now,
-          run: p.runId,
-        });
-      }
-    })();
+    await p.state.files.record({
+      placed: facts.map(({ row, st, sha256 }): PlacedFile => ({
+        path: row.path,
+        source: p.source,
+        role: 'index',
+        url: null,
+        size: st.size,
+        checksums: JSON.stringify({ sha256 }),
+        stage: row.stage,
+        presentSize: st.size,
+        mtime: Math.floor(st.mtimeMs),
+        sha256,
+        now,
+        run: p.runId,
+      })),
+    });
     for (const { row, st, sha256 } of facts) {
       p.events.emit('file', { runId: p.runId, path: row.path, size: st.size, sha256, outcome: 'published', finishedAt: now });
     }
@@ -72,7 +61,7 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
   let published = 0;
   if (stages.length > 0) await syncFilesystem(p.tree.root);
   for (const stage of stages) {
-    const rows = rowsOfStage.all(stage) as StagedRow[];
+    const rows = await incoming.indexesOfStage(stage);
     for (let i = 0; i < rows.length; i += GROUP) {
       await publishGroup(rows.slice(i, i + GROUP));
     }

@@ -64,17 +64,14 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
   try {
     resetScratch(layout);
     state = await openStateDb(layout.statePath);
-    claimForDest(state, layout.dest, layout.statePath, opts.statePath !== undefined);
-    const { raw } = state;
+    await claimForDest(state, layout.dest, layout.statePath, opts.statePath !== undefined);
     const startedAt = Date.now();
-    raw.prepare(`UPDATE runs SET ended_at = started_at, outcome = 'interrupted', error = 'the run was killed' WHERE ended_at IS NULL`).run();
-    const runId = Number(
-      raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, opts.upstream, startedAt).lastInsertRowid,
-    );
+    await state.runs.closeAbandoned();
+    const runId = await state.runs.start({ command: 'sync', source: opts.kind, upstream: opts.upstream, startedAt });
     const name = opts.name ?? basename(layout.dest);
     // The size in status.json is that of the last run's end: a run that changes nothing keeps it.
     const previousSize = readStatusFile(layout.statusFile)?.size;
-    writeStatusFile(layout.statusFile, readStatusFromDb(state, name, previousSize));
+    writeStatusFile(layout.statusFile, await readStatusFromDb(state, name, previousSize));
     events.emit('run-start', { runId, source: opts.kind, upstream: opts.upstream, dest: layout.dest, startedAt });
 
     downloader = newDownloader(opts, { log, signal, onRequest: (e) => events.emit('request', e) });
@@ -86,17 +83,12 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     let stateShifted = false;
 
     let finished = false;
-    const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
+    const finish = async (outcome: RunSummary['outcome'], exitCode: number): Promise<RunSummary> => {
       finished = true;
       const endedAt = Date.now();
-      raw
-        .prepare(
-          `UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, kept = ?, deleted = ?, failed = ?,
-             published = ?, rejected = ?, bytes = ?, error = ? WHERE id = ?`,
-        )
-        .run(endedAt, outcome, counts.downloaded, counts.kept, counts.deleted, counts.failed, counts.published, counts.rejected, bytesDownloaded, error ?? null, runId);
+      await state!.runs.finish(runId, { endedAt, outcome, ...counts, bytes: bytesDownloaded, error: error ?? null });
       const unchanged = counts.downloaded + counts.deleted + counts.published + counts.failed === 0 && !stateShifted;
-      writeStatusFile(layout.statusFile, readStatusFromDb(state!, name, unchanged ? previousSize : undefined));
+      writeStatusFile(layout.statusFile, await readStatusFromDb(state!, name, unchanged ? previousSize : undefined));
       const summary: RunSummary = {
         runId,
         source: opts.kind,
@@ -115,11 +107,9 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     };
 
     try {
-      const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
-        | string
-        | undefined;
-      const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE state != 'present' AND state = 'missing' AND role = 'index' LIMIT 1`).get() !== undefined;
-      if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
+      const stored = await state.cursors.read(cursorKey(opts.kind, opts.upstream));
+      const indexesMissing = await state.files.hasMissingIndex();
+      if (indexesMissing && stored) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
       log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
       let discovered;
       try {
@@ -129,7 +119,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
           state,
           stagingDir: layout.stagingDir,
           dest: layout.dest,
-          cursor: cursorRow && !indexesMissing ? JSON.parse(cursorRow) : null,
+          cursor: stored && !indexesMissing ? stored.value : null,
           options: opts.sourceOptions,
           downloader,
           log,
@@ -143,20 +133,15 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
         return finish('failed', EXIT_FAILURES);
       }
       counts.rejected = discovered.rejected;
-      const plan = computePlan(raw, discovered.result.mode);
+      const plan = await computePlan(state, discovered.result.mode);
       // Files an earlier run refused to delete (stale) that upstream wants again are simply live again.
-      const revived = raw
-        .prepare(
-          `UPDATE files SET state = 'present' WHERE state != 'present' AND state = 'stale'
-           AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`,
-        )
-        .run().changes;
+      const revived = await state.files.reviveWanted();
       if (revived > 0) stateShifted = true;
       counts.kept = plan.keep.files;
       logPlan(log, plan);
       if (events.listenerCount('file') > 0) {
         const now = Date.now();
-        for (const f of keptFiles(raw)) {
+        for await (const f of keptFiles(state)) {
           events.emit('file', { runId, path: f.path, url: f.url ?? undefined, size: f.size ?? undefined, sha256: f.sha256 ?? undefined, outcome: 'kept', finishedAt: now });
         }
       }
@@ -215,7 +200,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
 
       await placeDeferred({ state, tree, source: opts.kind, runId });
       counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
-      const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
+      const collected = await collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
       counts.deleted = collected.deleted;
       if (collected.refused) stateShifted = true;
       // Partials nobody wants go with the rest of the garbage, unless a deletion was refused (a
@@ -225,12 +210,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       // the next run looks at the same changes again; a refused deletion does not (the DB keeps
       // those files as stale for `mirror gc`).
       if (discovered.problemCount === 0) {
-        raw
-          .prepare(
-            `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-          )
-          .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
+        await state.cursors.write(cursorKey(opts.kind, opts.upstream), discovered.result.cursor ?? null, Date.now());
       }
 
       const extra = [
@@ -248,7 +228,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       // publish) still ends the run on record: status, run row and run-end event.
       if (!finished) {
         error = (err as Error).message;
-        finish(signal.aborted ? 'interrupted' : 'failed', signal.aborted ? EXIT_INTERRUPTED : EXIT_FAILURES);
+        await finish(signal.aborted ? 'interrupted' : 'failed', signal.aborted ? EXIT_INTERRUPTED : EXIT_FAILURES);
       }
       throw err;
     }

@@ -11,10 +11,10 @@
 import { lstatSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/db.js';
+import type { AuditRow, StateDb } from '../state/types.js';
 import { newDownloader, type NetworkOptions } from './network.js';
 import { HashPool } from './hash-pool.js';
-import { createTodoTable, fetchAll } from './fetch.js';
+import { fetchAll } from './fetch.js';
 import { RunEvents } from './events.js';
 import { SafeTree, PRIVATE_DIR } from './safe-path.js';
 import { parseChecksums } from './checksums.js';
@@ -54,27 +54,14 @@ export interface VerifyOptions {
   network: NetworkOptions;
 }
 
-interface PresentRow {
-  path: string;
-  state: string;
-  role: string;
-  url: string | null;
-  present_size: number | null;
-  present_mtime_ms: number | null;
-  present_sha256: string | null;
-  checksums: string;
-}
-
 const PAGE = 5000;
 /** Problems listed one by one in the report; beyond that they are only counted (bounded memory). */
 const MAX_LISTED = 10_000;
 
 export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
-  const { raw } = o.state;
+  const { files } = o.state;
   const problems: VerifyProblem[] = [];
   const count: Record<ProblemKind, number> = { missing: 0, size: 0, corrupt: 0, unexpected: 0, unreadable: 0, database: 0 };
-  const markMissing = raw.prepare(`UPDATE files SET state = 'missing', error = ? WHERE path = ?`);
-  const stamp = raw.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
   // Problems and verified paths of the current page, written to the DB once the page is done.
   let pageBad: VerifyProblem[] = [];
   let pageGood: string[] = [];
@@ -83,28 +70,20 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
     if (problems.length < MAX_LISTED) problems.push(p);
     if (p.kind !== 'unexpected' && p.kind !== 'database') pageBad.push(p);
   };
-  const flushPage = () => {
-    const now = Date.now();
-    raw.transaction(() => {
-      for (const p of pageBad) markMissing.run(`${p.kind}: ${p.detail}`, p.path);
-      for (const path of pageGood) stamp.run(now, path);
-    })();
+  const flushPage = async () => {
+    await files.recordAudit({ missing: pageBad.map((p) => ({ path: p.path, error: `${p.kind}: ${p.detail}` })), verified: pageGood, at: Date.now() });
     pageBad = [];
     pageGood = [];
   };
 
   // 1. database
-  const check = raw.pragma('quick_check', { simple: true }) as string;
+  const check = await o.state.integrityCheck();
   if (check !== 'ok') note({ kind: 'database', path: o.layout.statePath, detail: check });
   const steps: VerifyStep[] = [{ name: 'database', checked: 1, problems: count.database }];
 
   // 2. stat and 3. hash, page by page: each page's suspects are re-hashed before the next page.
   const tree = new SafeTree(o.layout.dest);
-  const page = raw.prepare(
-    `SELECT path, state, role, url, present_size, present_mtime_ms, present_sha256, checksums FROM files
-     WHERE state IN ('present', 'missing') AND path > ? ORDER BY path LIMIT ${PAGE}`,
-  );
-  const total = raw.prepare(`SELECT count(*) FROM files WHERE state IN ('present', 'missing')`).pluck().get() as number;
+  const total = await files.auditCount();
   let statChecked = 0;
   let hashChecked = 0;
   let progressBytes = 0;
@@ -116,10 +95,10 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
   try {
     let last = '';
     for (;;) {
-      const rows = page.all(last) as PresentRow[];
+      const rows = await files.auditPage(last, PAGE);
       if (rows.length === 0 || o.signal.aborted) break;
       last = rows[rows.length - 1].path;
-      const suspects: PresentRow[] = [];
+      const suspects: AuditRow[] = [];
       for (const row of rows) {
         statChecked++;
         let st;
@@ -131,8 +110,8 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
           continue;
         }
         if (!st.isFile()) note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
-        else if (st.size !== row.present_size) note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.present_size}` });
-        else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.present_mtime_ms) suspects.push(row);
+        else if (st.size !== row.presentSize) note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.presentSize}` });
+        else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.presentMtimeMs) suspects.push(row);
       }
       const inFlight = new Set<Promise<void>>();
       for (const row of suspects) {
@@ -144,7 +123,7 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
           .then(
             (h) => {
               progressBytes += h.size;
-              const expected = row.present_sha256 ?? parseChecksums(row.checksums).sha256;
+              const expected = row.presentSha256 ?? parseChecksums(row.checksums).sha256;
               if (expected && h.sha256 !== expected) note({ kind: 'corrupt', path: row.path, detail: `sha256 ${h.sha256}, expected ${expected}` });
               else pageGood.push(row.path);
             },
@@ -154,19 +133,26 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
         inFlight.add(task);
       }
       await Promise.all(inFlight);
-      flushPage();
+      await flushPage();
     }
     steps.push({ name: 'stat', checked: statChecked, problems: count.missing + count.size });
     steps.push({ name: 'hash', checked: hashChecked, problems: count.corrupt + count.unreadable });
 
     // 4. unexpected
-    const known = raw.prepare(`SELECT 1 FROM files WHERE path = ?`).pluck();
     let walked = 0;
+    let walkedPage: string[] = [];
+    const checkWalked = async () => {
+      const known = await files.known(walkedPage);
+      for (const rel of walkedPage) if (!known.has(rel)) note({ kind: 'unexpected', path: rel, detail: 'on disk but not in the state DB' });
+      walkedPage = [];
+    };
     for (const rel of walkFiles(o.layout.dest)) {
       if (o.signal.aborted) break;
       walked++;
-      if (!known.get(rel)) note({ kind: 'unexpected', path: rel, detail: 'on disk but not in the state DB' });
+      walkedPage.push(rel);
+      if (walkedPage.length >= PAGE) await checkWalked();
     }
+    await checkWalked();
     steps.push({ name: 'unexpected', checked: walked, problems: count.unexpected });
   } finally {
     progress.stop();
@@ -185,18 +171,14 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
 }
 
 async function repair(o: VerifyOptions): Promise<number> {
-  const { raw } = o.state;
-  const broken = raw.prepare(`SELECT count(*) FROM files WHERE state != 'present' AND state = 'missing'`).pluck().get() as number;
+  const broken = await o.state.files.missingCount();
   if (broken === 0) return 0;
-  createTodoTable(raw);
-  raw.exec(`INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
-            WHERE state != 'present' AND state = 'missing' AND role = 'blob' AND url IS NOT NULL`);
-  const notRepairable = broken - (raw.prepare(`SELECT count(*) FROM temp.todo`).pluck().get() as number);
+  const { todo } = o.state.work;
+  await todo.reset();
+  const notRepairable = broken - (await todo.fillWithMissing());
   if (notRepairable > 0) o.log.warn(`${notRepairable} index file(s) cannot be re-downloaded; the next 'mirror sync' republishes them`);
-  const runId = Number(
-    raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('repair', 'verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
-  );
-  const source = (raw.prepare(`SELECT source FROM files WHERE state != 'present' AND state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
+  const runId = await o.state.runs.start({ command: 'repair', source: 'verify', upstream: 'repair', startedAt: Date.now() });
+  const source = (await o.state.files.missingSource()) ?? 'unknown';
   const downloader = newDownloader(o.network, { log: o.log, signal: o.signal });
   try {
     const counts = await fetchAll({
@@ -211,9 +193,18 @@ async function repair(o: VerifyOptions): Promise<number> {
       events: new RunEvents(),
       deferTreeConflicts: false,
     });
-    raw
-      .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, failed = ?, bytes = ? WHERE id = ?`)
-      .run(Date.now(), counts.failed ? 'failed' : 'success', counts.downloaded, counts.failed, counts.bytes, runId);
+    await o.state.runs.finish(runId, {
+      endedAt: Date.now(),
+      outcome: counts.failed ? 'failed' : 'success',
+      downloaded: counts.downloaded,
+      kept: 0,
+      deleted: 0,
+      failed: counts.failed,
+      published: 0,
+      rejected: 0,
+      bytes: counts.bytes,
+      error: null,
+    });
     return counts.downloaded;
   } finally {
     await downloader.close();

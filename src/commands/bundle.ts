@@ -28,9 +28,9 @@ export function register(cli: CAC): void {
       runCommand(async () => {
         const log = await makeLogger(flags);
         const { join, resolve } = await import('node:path');
-        const { writeBundle } = await import('../ops/bundle.js');
-        const { bundleMembers } = await import('../ops/bundle-members.js');
-        const { parseSize } = await import('../ops/units.js');
+        const { writeBundle } = await import('../features/bundle/bundle.js');
+        const { bundleMembers } = await import('../features/bundle/members.js');
+        const { parseSize } = await import('./units.js');
         const { formatBytes } = await import('../engine/progress.js');
         const root = await requireDirectory(dest);
         if (!flags.out) throw new UsageError('bundle needs --out DIR');
@@ -77,7 +77,7 @@ export function register(cli: CAC): void {
         const log = await makeLogger(flags);
         const { mkdir } = await import('node:fs/promises');
         const { resolve } = await import('node:path');
-        const { applyBundle, BundleError, bundleIndexes } = await import('../ops/bundle.js');
+        const { applyBundle, BundleError, bundleIndexes } = await import('../features/bundle/bundle.js');
         const { formatBytes } = await import('../engine/progress.js');
         const indexes = await bundleIndexes(resolve(bundle));
         const root = resolve(dest);

@@ -25,7 +25,7 @@ export function register(cli: CAC): void {
         const log = await makeLogger(flags);
         const { createWriteStream, promises: fs } = await import('node:fs');
         const { resolve } = await import('node:path');
-        const { parseAlgos, writeInventory } = await import('../ops/inventory.js');
+        const { parseAlgos, writeInventory } = await import('../features/inventory/inventory.js');
         const root = await requireDirectory(dest);
         const algos = parseAlgos(String(flags.algo));
         const format = flags.format;
@@ -53,7 +53,7 @@ export function register(cli: CAC): void {
           if (tmpFile) await fs.rm(tmpFile, { force: true });
         }
         if (outFile && flags.sign) {
-          const { detachSign } = await import('../ops/gpg.js');
+          const { detachSign } = await import('../features/inventory/sign.js');
           log.info(`signed: ${await detachSign(outFile, flags.sign)}`);
         }
         if (summary.errors > 0) {

@@ -16,7 +16,7 @@ export function register(cli: CAC): void {
       runCommand(async () => {
         const { existsSync } = await import('node:fs');
         const { layoutFor } = await import('../engine/layout.js');
-        const { readManifest, manifestFiles } = await import('../ops/manifest.js');
+        const { readManifest, manifestFiles } = await import('../features/manifest/manifest.js');
         const { privateDir } = layoutFor(dest);
         if (manifestFiles(privateDir).length === 0) {
           throw new UsageError(existsSync(privateDir) ? `${dest} has no audit manifest yet` : `${dest} is not a mirror (no ${privateDir})`);

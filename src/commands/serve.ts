@@ -15,8 +15,8 @@ export function register(cli: CAC): void {
     .action((dest: string, flags: ServeFlags) =>
       runCommand(async () => {
         const log = await makeLogger(flags);
-        const { parseListen } = await import('../ops/listen.js');
-        const { serveMirror } = await import('../ops/serve.js');
+        const { parseListen } = await import('../features/listen.js');
+        const { serveMirror } = await import('../features/serve/serve.js');
         const root = await requireDirectory(dest);
         const { host, port } = parseListen(String(flags.listen));
         const server = await serveMirror(root, host, port, { log }).catch((err: NodeJS.ErrnoException) => {

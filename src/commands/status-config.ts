@@ -4,7 +4,7 @@
 import { EXIT_FAILURES, EXIT_OK } from '../errors.js';
 
 export async function statusFromConfig(file: string, names: string[], json: boolean): Promise<number> {
-  const { loadConfig, selectJobs } = await import('../ops/config.js');
+  const { loadConfig, selectJobs } = await import('../features/config/config.js');
   const { findSource } = await import('../sources/index.js');
   const { layoutFor } = await import('../engine/layout.js');
   const { readStatusFile } = await import('../engine/status.js');

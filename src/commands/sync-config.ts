@@ -12,11 +12,11 @@ function pick<T>(cli: T | undefined, cliDefault: T | undefined, fromFile: unknow
 }
 
 export async function syncFromConfig(file: string, names: string[], flags: SyncFlags): Promise<number> {
-  const { loadConfig, selectJobs } = await import('../ops/config.js');
+  const { loadConfig, selectJobs } = await import('../features/config/config.js');
   const { findSource } = await import('../sources/index.js');
   const { parseMaxDelete } = await import('../engine/collect.js');
   const { formatBytes } = await import('../engine/progress.js');
-  const { runJobs, withMetrics } = await import('../ops/jobs.js');
+  const { runJobs, withMetrics } = await import('../features/sync-jobs/jobs.js');
   const config = await loadConfig(file, findSource);
   const top = config.top;
   const log = await makeLogger({ logFormat: pick(flags.logFormat, 'text', top['log-format']), logLevel: pick(flags.logLevel, 'info', top['log-level']) });

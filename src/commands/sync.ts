@@ -4,7 +4,7 @@ import { EXIT_FAILURES, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, keepBaselineWasm, makeLogger, networkFlags, runCommand, type GlobalFlags } from './common.js';
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import type { Source } from '../sources/types.js';
-import { parseSize } from '../ops/units.js';
+import { parseSize } from './units.js';
 
 export interface SyncFlags extends GlobalFlags {
   maxDelete?: string | number;
@@ -57,7 +57,7 @@ export function register(cli: CAC): void {
           import('../engine/sync.js'),
           import('../engine/collect.js'),
           import('../engine/progress.js'),
-          import('../ops/jobs.js'),
+          import('../features/sync-jobs/jobs.js'),
           import('node:path'),
         ]);
         const signal = interruptSignal(log);

@@ -4,13 +4,13 @@
 // 130 if interrupted, else 2 if a job had bad input, else 1 if any failed, else 0.
 import type { Logger } from 'pino';
 import pLimit from 'p-limit';
-import { runSync, type SyncOptions } from '../engine/sync.js';
-import { RunEvents, type RunSummary } from '../engine/events.js';
-import { layoutFor } from '../engine/layout.js';
-import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '../errors.js';
-import { attachManifest } from './manifest.js';
-import type { SyncMetrics } from './metrics.js';
-import { parseListen } from './listen.js';
+import { runSync, type SyncOptions } from '../../engine/sync.js';
+import { RunEvents, type RunSummary } from '../../engine/events.js';
+import { layoutFor } from '../../engine/layout.js';
+import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '../../errors.js';
+import { attachManifest } from '../manifest/manifest.js';
+import type { SyncMetrics } from '../metrics/metrics.js';
+import { parseListen } from '../listen.js';
 
 export interface ObservedSyncOptions extends SyncOptions {
   /** Job name: the metrics label and status.json's name. */
@@ -81,7 +81,7 @@ export interface MetricsOutput {
 export async function withMetrics<T>(out: MetricsOutput, log: Logger, signal: AbortSignal, body: (metrics?: SyncMetrics) => Promise<T>): Promise<T> {
   if (!out.listen && !out.metricsFile) return body(undefined);
   // prom-client is loaded only by the runs that publish metrics.
-  const { SyncMetrics, serveMetrics } = await import('./metrics.js');
+  const { SyncMetrics, serveMetrics } = await import('../metrics/metrics.js');
   const metrics = new SyncMetrics();
   let server;
   if (out.listen) {

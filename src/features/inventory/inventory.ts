@@ -6,10 +6,10 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { walkMirror } from './walk.js';
+import { walkMirror } from '../walk.js';
 import type { Logger } from 'pino';
-import { startProgress } from '../engine/progress.js';
-import { UsageError } from '../errors.js';
+import { startProgress } from '../../engine/progress.js';
+import { UsageError } from '../../errors.js';
 
 export const HASH_ALGOS = ['sha256', 'sha512', 'sha1', 'md5', 'blake3', 'xxh64', 'xxh3', 'xxh128'] as const;
 export type HashAlgo = (typeof HASH_ALGOS)[number];
@@ -111,7 +111,7 @@ export async function writeInventory(root: string, opts: InventoryOptions): Prom
     await Promise.all(
       Array.from({ length: batches.length === 0 ? 0 : workerCount }, () =>
         new Promise<void>((resolve, reject) => {
-          const worker = new Worker(new URL('./inventory-worker.js', import.meta.url));
+          const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
           workers.push(worker);
           const feed = () => {
             if (nextBatch >= batches.length) return resolve();

@@ -20,8 +20,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import { UsageError } from '../errors.js';
-import type { SourceOptionSpec } from '../sources/types.js';
+import { UsageError } from '../../errors.js';
+import type { SourceOptionSpec } from '../../sources/types.js';
 
 export type SettingType = 'string' | 'number' | 'boolean' | 'string|number';
 

@@ -1,7 +1,7 @@
 // mirror.toml parsing: defaults overlaid per job, typed adapter options, paths resolved against
 // the file, and every mistake reported with its location.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, selectJobs } from '../../src/ops/config.js';
+import { parseConfig, selectJobs } from '../../src/features/config/config.js';
 import type { SourceOptionSpec } from '../../src/sources/types.js';
 
 const specs: Record<string, SourceOptionSpec[]> = {

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { join, sep, extname } from 'node:path';
 import type { Logger } from 'pino';
-import { listenOn, type RunningServer } from './listen.js';
+import { listenOn, type RunningServer } from '../listen.js';
 
 const PRIVATE_DIR = '.mirror';
 

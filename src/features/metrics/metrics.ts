@@ -8,9 +8,9 @@
 import { createServer } from 'node:http';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunEvents, RunSummary } from '../engine/events.js';
-import type { DownloaderStats } from '../http/downloader.js';
-import { listenOn, type RunningServer } from './listen.js';
+import type { RunEvents, RunSummary } from '../../engine/events.js';
+import type { DownloaderStats } from '../../http/downloader.js';
+import { listenOn, type RunningServer } from '../listen.js';
 
 export interface JobStatus {
   name: string;

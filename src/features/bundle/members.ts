@@ -5,12 +5,12 @@
 // last run it includes (the RUN to pass as --since next time).
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { layoutFor } from '../engine/layout.js';
-import { MirrorLock } from '../engine/lock.js';
-import { openStateDb } from '../state/db.js';
-import { readManifest } from './manifest.js';
-import { walkMirror, type MirrorFile } from './walk.js';
+import { UsageError } from '../../errors.js';
+import { layoutFor } from '../../engine/layout.js';
+import { MirrorLock } from '../../engine/lock.js';
+import { openStateDb } from '../../state/db.js';
+import { readManifest } from '../manifest/manifest.js';
+import { walkMirror, type MirrorFile } from '../walk.js';
 
 export interface BundleMembers {
   files: MirrorFile[];

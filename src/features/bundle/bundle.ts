@@ -22,11 +22,11 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
-import { checkRelativePath, PRIVATE_DIR, SafeTree } from '../engine/safe-path.js';
+import { checkRelativePath, PRIVATE_DIR, SafeTree } from '../../engine/safe-path.js';
 import type { Logger } from 'pino';
-import { startProgress } from '../engine/progress.js';
-import type { MirrorFile } from './walk.js';
-import { UsageError } from '../errors.js';
+import { startProgress } from '../../engine/progress.js';
+import type { MirrorFile } from '../walk.js';
+import { UsageError } from '../../errors.js';
 
 export const BUNDLE_SCHEMA = 1;
 const MANIFEST_DIR = `${PRIVATE_DIR}/bundles`;

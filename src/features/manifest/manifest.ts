@@ -13,7 +13,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeSync, mkdirSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import type { FileEvent, RunEvents, RunStartEvent, RunSummary } from '../engine/events.js';
+import type { FileEvent, RunEvents, RunStartEvent, RunSummary } from '../../engine/events.js';
 
 export const MANIFEST_SCHEMA = 1;
 export const DEFAULT_MANIFEST_MAX_SIZE = 256 * 1024 * 1024;

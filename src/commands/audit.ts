@@ -1,8 +1,7 @@
 // `mirror verify <dest>`, `mirror gc <dest>` and `mirror status <dest>`: commands that work on
 // an existing mirror and its state DB, without an upstream.
 import type { CAC } from 'cac';
-import type { StateDb } from '../state/types.js';
-import type { Layout } from '../engine/layout.js';
+import type { MirrorSession } from '../engine/session.js';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
 import { interruptSignal, keepBaselineWasm, makeLogger, networkFlags, runCommand, type GlobalFlags } from './common.js';
@@ -17,33 +16,22 @@ interface AuditFlags extends GlobalFlags {
 }
 
 /**
- * Runs `body` on an existing mirror: lock taken, state DB open and bound to this mirror; then,
- * whatever happened, status.json refreshed (repairs and deletions change the size), the DB
- * closed and the lock released.
+ * Runs `body` in a session on an existing mirror: lock taken, state DB open and bound to this
+ * mirror; then, whatever happened, status.json refreshed (repairs and deletions change the
+ * size), the DB closed and the lock released.
  */
-async function withMirror<T>(dest: string, flags: GlobalFlags, command: string, body: (layout: Layout, state: StateDb) => Promise<T>): Promise<T> {
-  const { layoutFor } = await import('../engine/layout.js');
-  const { claimForDest, openStateDb } = await import('../state/db.js');
-  const { MirrorLock } = await import('../engine/lock.js');
-  const { readStatusFromDb, writeStatusFile } = await import('../engine/status.js');
-  const { basename } = await import('node:path');
-  const layout = layoutFor(dest, flags.state);
-  if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
-  const lock = MirrorLock.acquire(layout.lockFile, command);
+async function withMirror<T>(
+  dest: string,
+  flags: GlobalFlags,
+  how: { command: string; scratch?: boolean },
+  body: (session: MirrorSession) => Promise<T>,
+): Promise<T> {
+  const { MirrorSession } = await import('../engine/session.js');
+  const session = await MirrorSession.open({ dest, statePath: flags.state, existing: true, ...how });
   try {
-    const state = await openStateDb(layout.statePath);
-    try {
-      await claimForDest(state, layout.dest, layout.statePath, flags.state !== undefined);
-      try {
-        return await body(layout, state);
-      } finally {
-        writeStatusFile(layout.statusFile, await readStatusFromDb(state, basename(layout.dest)));
-      }
-    } finally {
-      await state.close();
-    }
+    return await body(session);
   } finally {
-    lock.release();
+    await session.close();
   }
 }
 
@@ -58,37 +46,30 @@ export function register(cli: CAC): void {
         await keepBaselineWasm();
         const log = await makeLogger(flags);
         const { verifyMirror } = await import('../engine/verify.js');
-        const { resetScratch, removeScratch } = await import('../engine/layout.js');
         const signal = interruptSignal(log);
-        return withMirror(dest, flags, 'verify', async (layout, state) => {
-          resetScratch(layout);
-          try {
-            const report = await verifyMirror({
-              state,
-              layout,
-              hashAll: flags.hash === true,
-              repair: flags.repair === true,
-              log,
-              progress: flags.progress !== false,
-              signal,
-              network: networkFlags(flags),
-            });
-            if (flags.json) {
-              process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-            } else {
-              for (const step of report.steps) {
-                const repaired = step.repaired !== undefined ? `, ${step.repaired} repaired` : '';
-                process.stdout.write(`${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}${repaired}\n`);
-              }
-              for (const p of report.problems.slice(0, 100)) process.stdout.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
-              if (report.problems.length > 100) process.stdout.write(`  … and ${report.problems.length - 100} more (use --json)\n`);
-              process.stdout.write(report.ok ? 'verify: ok\n' : 'verify: PROBLEMS FOUND\n');
+        return withMirror(dest, flags, { command: 'verify', scratch: true }, async (session) => {
+          const report = await verifyMirror({
+            session,
+            hashAll: flags.hash === true,
+            repair: flags.repair === true,
+            log,
+            progress: flags.progress !== false,
+            signal,
+            network: networkFlags(flags),
+          });
+          if (flags.json) {
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+          } else {
+            for (const step of report.steps) {
+              const repaired = step.repaired !== undefined ? `, ${step.repaired} repaired` : '';
+              process.stdout.write(`${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}${repaired}\n`);
             }
-            if (signal.aborted) return EXIT_INTERRUPTED;
-            return report.ok ? EXIT_OK : EXIT_FAILURES;
-          } finally {
-            removeScratch(layout);
+            for (const p of report.problems.slice(0, 100)) process.stdout.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
+            if (report.problems.length > 100) process.stdout.write(`  … and ${report.problems.length - 100} more (use --json)\n`);
+            process.stdout.write(report.ok ? 'verify: ok\n' : 'verify: PROBLEMS FOUND\n');
           }
+          if (signal.aborted) return EXIT_INTERRUPTED;
+          return report.ok ? EXIT_OK : EXIT_FAILURES;
         });
       }),
     );
@@ -104,10 +85,9 @@ export function register(cli: CAC): void {
         const { collectStale } = await import('../engine/gc.js');
         const { parseMaxDelete } = await import('../engine/collect.js');
         const { formatBytes } = await import('../engine/progress.js');
-        return withMirror(dest, flags, 'gc', async (layout, state) => {
+        return withMirror(dest, flags, { command: 'gc' }, async (session) => {
           const result = await collectStale({
-            state,
-            dest: layout.dest,
+            session,
             dryRun: flags.dryRun === true,
             force: flags.force === true,
             maxDelete: parseMaxDelete(flags.maxDelete),

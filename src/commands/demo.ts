@@ -28,8 +28,7 @@ export function register(cli: CAC): void {
         const { runSync } = await import('../engine/sync.js');
         const { planOnly } = await import('../engine/dry-run.js');
         const { verifyMirror } = await import('../engine/verify.js');
-        const { layoutFor } = await import('../engine/layout.js');
-        const { openStateDb } = await import('../state/db.js');
+        const { MirrorSession } = await import('../engine/session.js');
         const { formatBytes } = await import('../engine/progress.js');
         const { DEFAULT_MAX_DELETE } = await import('../engine/collect.js');
         const dest = resolve(flags.dest ?? 'demo-mirror');
@@ -65,14 +64,13 @@ export function register(cli: CAC): void {
               `kept ${summary.counts.kept}, failed ${summary.counts.failed}\n`,
           );
           say(`4. mirror verify ${dest} --hash`);
-          const layout = layoutFor(dest);
-          const state = await openStateDb(layout.statePath);
+          const session = await MirrorSession.open({ dest, command: 'verify', existing: true });
           try {
-            const report = await verifyMirror({ state, layout, hashAll: true, repair: false, log, progress: false, signal, network: { concurrency: 'auto' } });
+            const report = await verifyMirror({ session, hashAll: true, repair: false, log, progress: false, signal, network: { concurrency: 'auto' } });
             for (const step of report.steps) say(`   ${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}`);
             say(`   ${report.ok ? 'ok' : 'PROBLEMS FOUND'}\n`);
           } finally {
-            await state.close();
+            await session.close();
           }
           say(`Look at it:`);
           say(`   ls ${dest}/${new URL(upstream.url).host}/pool/00 | head      # the mirrored files`);

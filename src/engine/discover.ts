@@ -79,41 +79,67 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
 
   const emit = (entry: Entry) => {
     if (writeError) throw writeError;
-    const reason = checkRelativePath(entry.path);
-    if (reason) return reject(entry, reason);
-    if (entry.kind === 'blob') {
-      if (!/^https?:\/\//i.test(entry.url)) return reject(entry, `URL '${printable(entry.url)}' is not http(s)`);
-      if (entry.size !== undefined && !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
-        return reject(entry, `invalid size '${entry.size}'`);
-      }
-      let checksums: string;
-      try {
-        checksums = canonicalChecksums(entry.checksums);
-      } catch (err) {
-        return reject(entry, (err as Error).message);
-      }
-      batch.push({ path: entry.path, kind: 'blob', url: entry.url, size: entry.size ?? null, checksums, staged: null, stage: null });
-    } else if (entry.kind === 'index') {
-      let size: number;
-      if (entry.stagedFile !== undefined) {
-        const inside = relative(p.stagingDir, entry.stagedFile);
-        if (inside.startsWith('..') || inside.startsWith(sep)) return reject(entry, 'staged file is outside the staging directory');
-        size = statSync(entry.stagedFile).size;
-      } else if (!dryRun) {
-        return reject(entry, 'the adapter staged no file for it (only a dry run may give a size alone)');
-      } else if (entry.size === undefined || !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
-        return reject(entry, `neither a staged file nor a valid size (size '${entry.size}')`);
-      } else {
-        size = entry.size;
-      }
-      batch.push({ path: entry.path, kind: 'index', url: null, size, checksums: '{}', staged: entry.stagedFile ?? null, stage: entry.stage });
-    } else {
-      batch.push({ path: entry.path, kind: entry.kind, url: null, size: null, checksums: '{}', staged: null, stage: null });
-    }
+    const row = incomingRow(entry, p.stagingDir, dryRun);
+    if (typeof row === 'string') return reject(entry, row);
+    batch.push(row);
     if (batch.length >= BATCH) flush();
   };
 
-  const fetchToStaging = async (url: string, name: string, opts: FetchToStagingOptions = {}): Promise<StagedFetch | null> => {
+  const result = await p.source.discover(p.upstream, {
+    dest: p.dest,
+    stagingDir: p.stagingDir,
+    dryRun,
+    cursor: p.cursor,
+    options: p.options,
+    log: p.log,
+    signal: p.signal,
+    emit,
+    reportProblem,
+    fetchToStaging: stagingFetcher(p),
+  });
+  flush();
+  await written;
+  if (writeError) throw writeError;
+  rejected += await rejectTreeCollisions(incoming, reportProblem);
+  return { result, problems, problemCount, rejected };
+}
+
+/** The row of a valid entry, or why the entry is rejected. */
+function incomingRow(entry: Entry, stagingDir: string, dryRun: boolean): IncomingRow | string {
+  const reason = checkRelativePath(entry.path);
+  if (reason) return reason;
+  if (entry.kind === 'blob') {
+    if (!/^https?:\/\//i.test(entry.url)) return `URL '${printable(entry.url)}' is not http(s)`;
+    if (entry.size !== undefined && !(Number.isSafeInteger(entry.size) && entry.size >= 0)) return `invalid size '${entry.size}'`;
+    let checksums: string;
+    try {
+      checksums = canonicalChecksums(entry.checksums);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return { path: entry.path, kind: 'blob', url: entry.url, size: entry.size ?? null, checksums, staged: null, stage: null };
+  }
+  if (entry.kind === 'index') {
+    let size: number;
+    if (entry.stagedFile !== undefined) {
+      const inside = relative(stagingDir, entry.stagedFile);
+      if (inside.startsWith('..') || inside.startsWith(sep)) return 'staged file is outside the staging directory';
+      size = statSync(entry.stagedFile).size;
+    } else if (!dryRun) {
+      return 'the adapter staged no file for it (only a dry run may give a size alone)';
+    } else if (entry.size === undefined || !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
+      return `neither a staged file nor a valid size (size '${entry.size}')`;
+    } else {
+      size = entry.size;
+    }
+    return { path: entry.path, kind: 'index', url: null, size, checksums: '{}', staged: entry.stagedFile ?? null, stage: entry.stage };
+  }
+  return { path: entry.path, kind: entry.kind, url: null, size: null, checksums: '{}', staged: null, stage: null };
+}
+
+/** ctx.fetchToStaging: a download into the staging dir, under a checked relative name. */
+function stagingFetcher(p: DiscoverParams) {
+  return async (url: string, name: string, opts: FetchToStagingOptions = {}): Promise<StagedFetch | null> => {
     const reason = checkRelativePath(name);
     if (reason) throw new Error(`staging name '${printable(name)}': ${reason}`);
     const file = join(p.stagingDir, name);
@@ -135,24 +161,6 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
       throw err;
     }
   };
-
-  const result = await p.source.discover(p.upstream, {
-    dest: p.dest,
-    stagingDir: p.stagingDir,
-    dryRun,
-    cursor: p.cursor,
-    options: p.options,
-    log: p.log,
-    signal: p.signal,
-    emit,
-    reportProblem,
-    fetchToStaging,
-  });
-  flush();
-  await written;
-  if (writeError) throw writeError;
-  rejected += await rejectTreeCollisions(incoming, reportProblem);
-  return { result, problems, problemCount, rejected };
 }
 
 /**

@@ -1,16 +1,17 @@
 // `mirror gc`: deletes the files an earlier sync marked 'stale' (it refused to delete them
-// under --max-delete), under the same guard unless --force; --dry-run only lists them.
+// under --max-delete), under the same guard unless --force; --dry-run only lists them. The
+// deletion is a run of its own (command 'gc') on the mirror's source and upstream.
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/types.js';
+import { EXIT_FAILURES, EXIT_OK } from '../errors.js';
 import { collectGarbage, type CollectResult, type MaxDelete } from './collect.js';
-import { RunEvents } from './events.js';
+import { Run } from './run.js';
 import { SafeTree } from './safe-path.js';
+import type { MirrorSession } from './session.js';
 
 const PAGE = 2000;
 
 export interface GcOptions {
-  state: StateDb;
-  dest: string;
+  session: MirrorSession;
   dryRun: boolean;
   force: boolean;
   maxDelete: MaxDelete;
@@ -25,7 +26,8 @@ export interface GcResult extends CollectResult {
 }
 
 export async function collectStale(o: GcOptions): Promise<GcResult> {
-  const { doomed } = o.state.work;
+  const { state } = o.session;
+  const { doomed } = state.work;
   const { files, bytes } = await doomed.fillWithStale();
   const none: GcResult = { staleFiles: files, staleBytes: bytes, deleted: 0, bytes: 0, failed: 0 };
   if (o.dryRun) {
@@ -38,27 +40,19 @@ export async function collectStale(o: GcOptions): Promise<GcResult> {
     return none;
   }
   if (files === 0) return none;
-  const runId = await o.state.runs.start({ command: 'gc', source: 'gc', upstream: '', startedAt: Date.now() });
+  const run = await Run.start(o.session, await Run.identityOf(o.session, 'gc'));
   const result = await collectGarbage({
-    state: o.state,
-    tree: new SafeTree(o.dest),
-    runId,
+    state,
+    tree: new SafeTree(o.session.layout.dest),
+    runId: run.id,
     maxDelete: o.maxDelete,
     force: o.force,
-    events: new RunEvents(),
+    events: run.events,
     log: o.log,
   });
-  await o.state.runs.finish(runId, {
-    endedAt: Date.now(),
-    outcome: result.refused || result.failed ? 'failed' : 'success',
-    downloaded: 0,
-    kept: 0,
-    deleted: result.deleted,
-    failed: 0,
-    published: 0,
-    rejected: 0,
-    bytes: 0,
-    error: result.refused ?? null,
-  });
+  run.counts.deleted = result.deleted;
+  run.error = result.refused;
+  const failed = result.refused !== undefined || result.failed > 0;
+  await run.finish(failed ? 'failed' : 'success', failed ? EXIT_FAILURES : EXIT_OK);
   return { ...result, staleFiles: files, staleBytes: bytes };
 }

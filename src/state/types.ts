@@ -103,8 +103,6 @@ export interface FilesTable {
   /** Which of `paths` are present. */
   presentAmong(paths: readonly string[]): Promise<Set<string>>;
   missingCount(): Promise<number>;
-  /** The source of some missing file (repair records under it). */
-  missingSource(): Promise<string | undefined>;
   /** Present files written (downloaded or published) by a run after `run`, in path order. */
   presentWrittenAfter(run: number): Promise<string[]>;
 }

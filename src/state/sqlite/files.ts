@@ -102,8 +102,6 @@ export function sqliteFiles(db: Database.Database): FilesTable {
     known: async (paths) => among(one, paths),
     presentAmong: async (paths) => among(onePresent, paths),
     missingCount: async () => db.prepare(`SELECT count(*) FROM files WHERE ${notPresentIn(['missing'])}`).pluck().get() as number,
-    missingSource: async () =>
-      db.prepare(`SELECT source FROM files WHERE ${notPresentIn(['missing'])} LIMIT 1`).pluck().get() as string | undefined,
     presentWrittenAfter: async (run) =>
       db.prepare(`SELECT path FROM files WHERE state = 'present' AND updated_run > ? ORDER BY path`).pluck().all(run) as string[],
   };

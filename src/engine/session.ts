@@ -2,13 +2,13 @@
 // status.json, taken and given back together. sync, verify and gc each work inside one
 // session; `close` refreshes status.json (unless a run ended in the session, which wrote it),
 // closes the DB, empties the scratch dirs the session reset, and releases the lock.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { claimForDest, openStateDb } from '../state/db.js';
 import type { Sizing, StateDb } from '../state/types.js';
 import { UsageError } from '../errors.js';
-import { layoutFor, removeScratch, resetScratch, type Layout } from './layout.js';
-import { MirrorLock } from './lock.js';
+import { layoutFor, lockMirror, removeScratch, resetScratch, type Layout } from './layout.js';
+import type { MirrorLock } from './lock.js';
 import { readStatusFromDb, writeStatusFile } from './status.js';
 
 export interface SessionOptions {
@@ -42,8 +42,7 @@ export class MirrorSession {
     if (o.existing && !existsSync(layout.statePath)) {
       throw new UsageError(`${o.dest} is not a mirror (no ${layout.statePath}); run 'mirror sync' first`);
     }
-    mkdirSync(layout.privateDir, { recursive: true });
-    const lock = MirrorLock.acquire(layout.lockFile, o.command);
+    const lock = lockMirror(layout, o.command);
     let state: StateDb | undefined;
     try {
       if (o.scratch) resetScratch(layout);

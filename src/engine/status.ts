@@ -1,6 +1,6 @@
 // Mirror status in the shape mirror farms read: `<dest>/.mirror/status.json`, written when a
 // run starts (syncing) and when it ends, and derived from the state DB for `mirror status`.
-import { writeFileSync, renameSync, readFileSync } from 'node:fs';
+import { writeFileSync, renameSync, readFileSync, rmSync } from 'node:fs';
 import type { StateDb } from '../state/types.js';
 
 export interface MirrorStatus {
@@ -36,7 +36,8 @@ export async function readStatusFromDb(state: StateDb, name: string, knownSize?:
 
 export function writeStatusFile(file: string, status: MirrorStatus): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n', { flag: 'wx' }); // O_EXCL: never through a symlink
   renameSync(tmp, file);
 }
 

@@ -8,9 +8,10 @@
 // - A large body is written behind the network: one ~256 KiB writev runs while the next batch
 //   fills, and the caller waits only when more than MAX_BEHIND bytes are not yet on their way.
 // close() reports the file's mtime (the engine records it; no separate stat of the path).
-// Durability (fsync) is the caller's business: the engine batches it.
+// Durability (fsync) is the caller's business: the engine batches it. A symlink is never
+// written through (O_NOFOLLOW): tmp files live in the mirror's private tree.
 
-import { close, closeSync, fstat, fstatSync, ftruncate, open, writev, writevSync } from 'node:fs';
+import { close, closeSync, constants, fstat, fstatSync, ftruncate, open, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -47,7 +48,7 @@ export class BufferedFileWriter {
    */
   static async open(file: string, offset: number): Promise<BufferedFileWriter> {
     if (offset > 0) {
-      const fd = await openAsync(file, 'r+');
+      const fd = await openAsync(file, constants.O_RDWR | constants.O_NOFOLLOW);
       try {
         await ftruncateAsync(fd, offset);
       } catch (err) {
@@ -56,7 +57,7 @@ export class BufferedFileWriter {
       }
       return new BufferedFileWriter(Promise.resolve(fd), offset);
     }
-    const fd = openAsync(file, 'w');
+    const fd = openAsync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
     fd.catch(() => undefined); // surfaces at the first write or at close
     return new BufferedFileWriter(fd, 0);
   }

@@ -7,7 +7,7 @@
 // partial is known to be useless (integrity failure, changed upstream) and on success. The
 // engine keeps a failed download's partial for the next run when its sidecar is there.
 
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants, createReadStream, promises as fs } from 'node:fs';
 import type { StreamDigest } from './integrity.js';
 
 export interface Validator {
@@ -38,7 +38,7 @@ export async function readSidecar(tmpFile: string): Promise<Validator | null> {
 }
 
 export async function writeSidecar(tmpFile: string, v: Validator): Promise<void> {
-  await fs.writeFile(sidecarPath(tmpFile), JSON.stringify(v));
+  await fs.writeFile(sidecarPath(tmpFile), JSON.stringify(v), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW });
 }
 
 export async function removeSidecar(tmpFile: string): Promise<void> {
@@ -48,7 +48,8 @@ export async function removeSidecar(tmpFile: string): Promise<void> {
 /** Size of an existing partial file (0 if absent). */
 export async function partialSize(file: string): Promise<number> {
   try {
-    return (await fs.stat(file)).size;
+    const st = await fs.lstat(file);
+    return st.isFile() ? st.size : 0;
   } catch {
     return 0;
   }

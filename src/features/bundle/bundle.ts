@@ -23,6 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
 import { checkRelativePath, PRIVATE_DIR, SafeTree } from '../../engine/safe-path.js';
+import { layoutFor, lockMirror } from '../../engine/layout.js';
 import type { Logger } from 'pino';
 import { startProgress } from '../../engine/progress.js';
 import type { MirrorFile } from '../walk.js';
@@ -244,8 +245,11 @@ export async function readBundleIndex(file: string): Promise<BundleIndex> {
 export async function applyBundle(indexFile: string, opts: UnbundleOptions): Promise<UnbundleResult> {
   const index = await readBundleIndex(indexFile);
   const bundleDir = dirname(indexFile);
-  await fs.mkdir(join(opts.dest, PRIVATE_DIR), { recursive: true });
-  const staging = await fs.mkdtemp(join(opts.dest, PRIVATE_DIR, 'unbundle-'));
+  const lock = lockMirror(layoutFor(opts.dest), 'unbundle');
+  const staging = await fs.mkdtemp(join(opts.dest, PRIVATE_DIR, 'unbundle-')).catch((err: Error) => {
+    lock.release();
+    throw err;
+  });
   const done = { files: 0, bytes: 0 };
   const total = index.volumes.reduce((n, v) => n + v.members, 0);
   const totalBytes = index.volumes.reduce((n, v) => n + v.bytes, 0);
@@ -295,6 +299,7 @@ export async function applyBundle(indexFile: string, opts: UnbundleOptions): Pro
   } finally {
     progress.stop();
     await fs.rm(staging, { recursive: true, force: true });
+    lock.release();
   }
 }
 

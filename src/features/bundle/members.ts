@@ -6,8 +6,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { layoutFor } from '../../engine/layout.js';
-import { MirrorLock } from '../../engine/lock.js';
+import { layoutFor, lockMirror } from '../../engine/layout.js';
 import { openStateDb } from '../../state/db.js';
 import { readManifest } from '../manifest/manifest.js';
 import { walkMirror, type MirrorFile } from '../walk.js';
@@ -25,7 +24,7 @@ export async function bundleMembers(root: string, since: number | null, statePat
     const listing = await walkMirror(root);
     return { files: listing.files, deleted: [], run: null };
   }
-  const lock = MirrorLock.acquire(layout.lockFile, 'bundle');
+  const lock = lockMirror(layout, 'bundle');
   const state = await openStateDb(layout.statePath, { readonly: true });
   try {
     const run = await state.runs.lastEnded();

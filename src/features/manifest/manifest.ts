@@ -10,7 +10,7 @@
 //    "outcome":"downloaded","attempts":1,"error":null,"started":"ISO","finished":"ISO"}
 //   {"v":1,"type":"run","run":7,"source":"list","upstream":"...","outcome":"success",
 //    "started":"ISO","finished":"ISO","counts":{...},"bytes":123,"error":null}
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeSync, mkdirSync, createReadStream } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, writeSync, mkdirSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { FileEvent, RunEvents, RunStartEvent, RunSummary } from '../../engine/events.js';
@@ -79,7 +79,7 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
   events.on('run-start', (_e: RunStartEvent) => {
     mkdirSync(opts.privateDir, { recursive: true });
     rotateIfLarge(opts.privateDir, opts.maxSize ?? DEFAULT_MANIFEST_MAX_SIZE);
-    fd = openSync(join(opts.privateDir, CURRENT), 'a');
+    fd = openSync(join(opts.privateDir, CURRENT), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   });
   events.on('file', (e) => {
     append({
@@ -127,7 +127,7 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
 
 function rotateIfLarge(privateDir: string, maxSize: number): void {
   const current = join(privateDir, CURRENT);
-  if (!existsSync(current) || statSync(current).size < maxSize) return;
+  if (!existsSync(current) || lstatSync(current).size < maxSize) return;
   const next = Math.max(0, ...manifestFiles(privateDir).map((f) => Number(f.match(ROTATED)?.[1] ?? 0))) + 1;
   renameSync(current, join(privateDir, `manifest.${next}.jsonl`));
 }

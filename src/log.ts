@@ -6,7 +6,6 @@ import { pino, destination, type DestinationStream, type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
 import { UsageError } from './errors.js';
 
-export type LogFormat = 'text' | 'json';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function createLogger(format: string = 'text', level: string = 'info'): Logger {

@@ -194,7 +194,6 @@ export interface StagedIndex {
   path: string;
   staged: string;
   stage: number;
-  size: number;
 }
 
 /** incoming: what upstream wants, written by discover, read by plan and publish. */

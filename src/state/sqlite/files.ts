@@ -24,6 +24,39 @@ const ON_DISK = `('present', 'stale', 'missing')`;
 const AUDITED = `state IN ('present', 'missing')`;
 
 export function sqliteFiles(db: Database.Database): FilesTable {
+  const forget = db.prepare(`DELETE FROM files WHERE path = ?`);
+  const forgetAll = db.transaction((paths: readonly string[]) => {
+    for (const path of paths) forget.run(path);
+  });
+  return {
+    record: recorder(db),
+    ...auditQueries(db),
+    reviveWanted: async () =>
+      db
+        .prepare(
+          `UPDATE files SET state = 'present' WHERE ${notPresentIn(['stale'])}
+           AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`,
+        )
+        .run().changes,
+    hasMissingIndex: async () =>
+      db.prepare(`SELECT 1 FROM files WHERE ${notPresentIn(['missing'])} AND role = 'index' LIMIT 1`).get() !== undefined,
+    markDoomedStale: async (run) => {
+      db.prepare(`UPDATE files SET state = 'stale', updated_run = ? WHERE path IN (SELECT path FROM temp.doomed)`).run(run);
+    },
+    forget: async (paths) => {
+      if (paths.length > 0) forgetAll(paths);
+    },
+    count: async () => db.prepare(`SELECT count(*) FROM files`).pluck().get() as number,
+    presentSize: async () =>
+      db.prepare(`SELECT count(*) AS files, coalesce(sum(present_size), 0) AS bytes FROM files WHERE state = 'present'`).get() as Sizing,
+    missingCount: async () => db.prepare(`SELECT count(*) FROM files WHERE ${notPresentIn(['missing'])}`).pluck().get() as number,
+    presentWrittenAfter: async (run) =>
+      db.prepare(`SELECT path FROM files WHERE state = 'present' AND updated_run > ? ORDER BY path`).pluck().all(run) as string[],
+  };
+}
+
+/** FilesTable.record: one transaction per group. */
+function recorder(db: Database.Database): FilesTable['record'] {
   const placed = db.prepare(`
     INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size,
                        present_mtime_ms, present_sha256, verified_at, error, updated_run)
@@ -48,16 +81,18 @@ export function sqliteFiles(db: Database.Database): FilesTable {
     for (const file of placedFiles) placed.run(file);
     for (const file of failedFiles) failed.run(file);
   });
+  return async (group) => {
+    if ((group.placed?.length ?? 0) + (group.failed?.length ?? 0) > 0) record(group.placed ?? [], group.failed ?? []);
+  };
+}
 
+/** What `verify` (and bundle) read and write. */
+function auditQueries(db: Database.Database): Pick<FilesTable, 'auditPage' | 'auditCount' | 'recordAudit' | 'known' | 'presentAmong'> {
   const markMissing = db.prepare(`UPDATE files SET state = 'missing', error = ? WHERE path = ?`);
   const stamp = db.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
   const recordAudit = db.transaction((r: AuditResults) => {
     for (const m of r.missing) markMissing.run(m.error, m.path);
     for (const path of r.verified) stamp.run(r.at, path);
-  });
-  const forget = db.prepare(`DELETE FROM files WHERE path = ?`);
-  const forgetAll = db.transaction((paths: readonly string[]) => {
-    for (const path of paths) forget.run(path);
   });
   const auditPage = db.prepare(
     `SELECT path, state, role, url, present_size AS presentSize, present_mtime_ms AS presentMtimeMs,
@@ -71,29 +106,7 @@ export function sqliteFiles(db: Database.Database): FilesTable {
     for (const path of paths) if (statement.get(path) !== undefined) found.add(path);
     return found;
   };
-
   return {
-    record: async (group) => {
-      if ((group.placed?.length ?? 0) + (group.failed?.length ?? 0) > 0) record(group.placed ?? [], group.failed ?? []);
-    },
-    reviveWanted: async () =>
-      db
-        .prepare(
-          `UPDATE files SET state = 'present' WHERE ${notPresentIn(['stale'])}
-           AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`,
-        )
-        .run().changes,
-    hasMissingIndex: async () =>
-      db.prepare(`SELECT 1 FROM files WHERE ${notPresentIn(['missing'])} AND role = 'index' LIMIT 1`).get() !== undefined,
-    markDoomedStale: async (run) => {
-      db.prepare(`UPDATE files SET state = 'stale', updated_run = ? WHERE path IN (SELECT path FROM temp.doomed)`).run(run);
-    },
-    forget: async (paths) => {
-      if (paths.length > 0) forgetAll(paths);
-    },
-    count: async () => db.prepare(`SELECT count(*) FROM files`).pluck().get() as number,
-    presentSize: async () =>
-      db.prepare(`SELECT count(*) AS files, coalesce(sum(present_size), 0) AS bytes FROM files WHERE state = 'present'`).get() as Sizing,
     auditPage: async (afterPath, limit) => auditPage.all(afterPath, limit) as AuditRow[],
     auditCount: async () => db.prepare(`SELECT count(*) FROM files WHERE ${AUDITED}`).pluck().get() as number,
     recordAudit: async (results) => {
@@ -101,8 +114,5 @@ export function sqliteFiles(db: Database.Database): FilesTable {
     },
     known: async (paths) => among(one, paths),
     presentAmong: async (paths) => among(onePresent, paths),
-    missingCount: async () => db.prepare(`SELECT count(*) FROM files WHERE ${notPresentIn(['missing'])}`).pluck().get() as number,
-    presentWrittenAfter: async (run) =>
-      db.prepare(`SELECT path FROM files WHERE state = 'present' AND updated_run > ? ORDER BY path`).pluck().all(run) as string[],
   };
 }

@@ -51,7 +51,7 @@ export function sqliteIncoming(db: Database.Database): IncomingTable {
       db.prepare(`SELECT DISTINCT stage FROM temp.incoming WHERE kind = 'index' ORDER BY stage`).pluck().all() as number[],
     indexesOfStage: async (stage) =>
       db
-        .prepare(`SELECT path, staged, stage, size FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`)
+        .prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`)
         .all(stage) as StagedIndex[],
   };
 }

@@ -68,11 +68,13 @@ export async function publishIndexes(p: PublishParams): Promise<number> {
   let published = 0;
   if (stages.length > 0) await syncFilesystem(p.tree.root);
   for (const stage of stages) {
-    const rows = await incoming.indexesOfStage(stage);
-    for (let i = 0; i < rows.length; i += GROUP) {
-      await publishGroup(p, rows.slice(i, i + GROUP));
+    for (let after = ''; ; ) {
+      const rows = await incoming.indexesOfStage(stage, after, GROUP);
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1].path;
+      await publishGroup(p, rows);
+      published += rows.length;
     }
-    published += rows.length;
   }
   return published;
 }

@@ -207,8 +207,8 @@ export interface IncomingTable {
   remove(paths: readonly string[]): Promise<void>;
   /** The publish stages of the index entries, ascending. */
   indexStages(): Promise<number[]>;
-  /** The index entries of one stage, in path order. */
-  indexesOfStage(stage: number): Promise<StagedIndex[]>;
+  /** A page of the index entries of one stage, in path order, after `afterPath` ('' for the first). */
+  indexesOfStage(stage: number, afterPath: string, limit: number): Promise<StagedIndex[]>;
 }
 
 /** A blob to download. */

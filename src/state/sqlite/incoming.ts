@@ -49,9 +49,9 @@ export function sqliteIncoming(db: Database.Database): IncomingTable {
     },
     indexStages: async () =>
       db.prepare(`SELECT DISTINCT stage FROM temp.incoming WHERE kind = 'index' ORDER BY stage`).pluck().all() as number[],
-    indexesOfStage: async (stage) =>
+    indexesOfStage: async (stage, afterPath, limit) =>
       db
-        .prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? ORDER BY path`)
-        .all(stage) as StagedIndex[],
+        .prepare(`SELECT path, staged, stage FROM temp.incoming WHERE kind = 'index' AND stage = ? AND path > ? ORDER BY path LIMIT ?`)
+        .all(stage, afterPath, limit) as StagedIndex[],
   };
 }

@@ -11,7 +11,7 @@
 // mirror never publishes a manifest it could not read whole. `renames` and `profiles` are read
 // for component selection; unknown tables (`artifacts`, ...) are ignored.
 import { parse, TomlError } from 'smol-toml';
-import { checkRelativePath } from '../../engine/safe-path.js';
+import { checkRelativePath } from '../../model/safe-path.js';
 
 export class ManifestError extends Error {}
 

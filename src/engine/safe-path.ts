@@ -17,6 +17,12 @@ export class FileInTheWayError extends UnsafePathError {
   }
 }
 
+/** Whether a placement failed because the old tree is in the way (a file or a directory where the other is needed). */
+export function isTreeConflict(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return err instanceof FileInTheWayError || code === 'EISDIR' || code === 'ENOTEMPTY';
+}
+
 /**
  * Directories under `root` known to be real directories (not symlinks) during this process.
  * Every directory on the way to a file is checked once with lstat, then cached.

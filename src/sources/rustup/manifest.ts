@@ -145,7 +145,7 @@ function readProfiles(value: unknown, fail: (what: string) => never): Map<string
 
 /** "1.90.0 (1159e78c4 2025-09-14)" -> "1.90.0"; null unless a plain X.Y.Z release. */
 export function stableVersion(rustVersion: string): string | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:\s|$)/.exec(rustVersion);
+  const m = rustVersion.match(/^(\d+)\.(\d+)\.(\d+)(?:\s|$)/);
   return m ? `${Number(m[1])}.${Number(m[2])}.${Number(m[3])}` : null;
 }
 

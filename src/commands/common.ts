@@ -87,7 +87,13 @@ export function interruptSignal(log?: Logger): AbortSignal {
 
 /** Runs a command body and exits with its code; errors become one line on stderr. */
 export function runCommand(body: () => Promise<number>): void {
-  body().then(
+  // Nothing left to wait for while the command has not finished is a bug: never a silent exit 0.
+  const stalled = () => {
+    process.stderr.write('mirror: internal error: the command stopped before it finished\n');
+    process.exitCode = EXIT_FAILURES;
+  };
+  process.once('beforeExit', stalled);
+  body().finally(() => process.off('beforeExit', stalled)).then(
     (code) => {
       process.exitCode = code;
     },

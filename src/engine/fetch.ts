@@ -2,7 +2,8 @@
 // `.mirror/tmp/`, then places finished files in groups (group commit): one filesystem sync for
 // the group's data, the renames into place, one filesystem sync for the names, and one DB
 // transaction recording the whole group. A file that fails verification never reaches its
-// final path.
+// final path. A local failure (a full disk) fails its file and stops the fetch: no other
+// download is started, those in flight are abandoned.
 // A download that REPLACES a file already in the mirror (same path, new bytes) is not placed
 // here: the live index still describes the old bytes, so the verified file waits in TEMP
 // `deferred` and `placeDeferred` moves it in at publish time, only if the whole run succeeded.
@@ -249,6 +250,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     leftover.delete(name);
     return join(p.partialDir, name);
   };
+  const stopOnLocalFailure = new AbortController();
+  const signal = AbortSignal.any([p.signal, stopOnLocalFailure.signal]);
   const fetchOne = async (row: TodoRow) => {
     const tmpFile = tmpFileFor(row);
     const startedAt = Date.now();
@@ -258,13 +261,15 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
         tmpFile,
         size: row.size ?? undefined,
         checksums: parseChecksums(row.checksums),
-        signal: p.signal,
+        signal,
       });
       group.push({ row, tmpFile, result, startedAt });
     } catch (err) {
       if (!(err instanceof DownloadError && err.resumable)) rmSync(tmpFile, { force: true });
-      if (p.signal.aborted) return;
+      if (signal.aborted) return; // interrupted, or stopped by a local failure
       fail(row, err as Error, startedAt);
+      // The local filesystem failed (a full disk...): the other downloads would only fail the same way.
+      if (err instanceof DownloadError && err.code === 'local') stopOnLocalFailure.abort();
     }
     scheduleCommit(false);
   };
@@ -284,11 +289,11 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
   };
   const slotFreed = () => new Promise<void>((resolve) => (wakeDispatcher = resolve));
   let lastRowid = 0;
-  outer: while (!p.signal.aborted && !commitError) {
+  outer: while (!signal.aborted && !commitError) {
     const rows = page.all(lastRowid) as TodoRow[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      if (p.signal.aborted || commitError) break outer;
+      if (signal.aborted || commitError) break outer;
       lastRowid = row.rowid;
       while (inFlight >= window()) await slotFreed();
       inFlight++;
@@ -298,7 +303,7 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
       });
     }
   }
-  const wentThrough = !p.signal.aborted && !commitError;
+  const wentThrough = !signal.aborted && !commitError;
   while (inFlight > 0) await slotFreed();
   scheduleCommit(true);
   await committing;

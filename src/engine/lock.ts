@@ -4,9 +4,10 @@
 // when its PID is not running or now belongs to a process that started at another time (a
 // reused PID); a lock of another host is never judged.
 // Taking over is atomic: a run replaces a stale lock only while holding the take-over token
-// `<lock>.takeover` (created O_EXCL), and only if the lock still holds the very bytes it judged
-// stale, so two runs can never both replace it (nor one remove the lock another just took). A
-// token left by a run killed in that short step is removed once older than TOKEN_STALE_MS.
+// `<lock>.takeover` (created O_EXCL, naming its run like the lock), and only if the lock still
+// holds the very bytes it judged stale, so two runs can never both replace it (nor one remove
+// the lock another just took). A token whose run died in that short step is removed (one torn
+// by that death, once older than TOKEN_STALE_MS); a slow live holder is waited for.
 import { closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
@@ -50,7 +51,7 @@ export class MirrorLock {
         );
       }
       // Stale: its owner died without releasing it (or its PID went to another process).
-      if (!removeIfUnchanged(file, text)) sleepSync(RETRY_MS);
+      if (!removeIfUnchanged(file, text, info)) sleepSync(RETRY_MS);
     }
     throw new UsageError(`could not take the lock ${file}`);
   }
@@ -84,13 +85,13 @@ function tryCreate(file: string, info: LockInfo): boolean {
  * Removes the stale lock `file` if it still holds `staleText`, under the take-over token.
  * False when another run holds the token (it is taking the lock over: try again shortly).
  */
-function removeIfUnchanged(file: string, staleText: string): boolean {
+function removeIfUnchanged(file: string, staleText: string, info: LockInfo): boolean {
   const token = `${file}.takeover`;
-  try {
-    closeSync(openSync(token, 'wx'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if (olderThan(token, TOKEN_STALE_MS)) unlinkQuietly(token); // its run died mid take-over
+  if (!tryCreate(token, info)) {
+    // Held by a run taking the lock over: wait, unless that run died in this short step.
+    const text = readLockText(token);
+    const holder = text === null ? null : parseLock(text);
+    if (holder ? !isAlive(holder) : text !== null && olderThan(token, TOKEN_STALE_MS)) unlinkQuietly(token);
     return false;
   }
   try {

@@ -3,6 +3,7 @@
 import { cac } from 'cac';
 import { EXIT_USAGE } from './errors.js';
 import { VERSION } from './version.js';
+import { redactCredentials } from './util/redact.js';
 import { registerGlobalFlags } from './commands/common.js';
 import * as syncCommands from './commands/sync.js';
 import * as auditCommands from './commands/audit.js';
@@ -33,6 +34,6 @@ try {
     cli.runMatchedCommand();
   }
 } catch (err) {
-  process.stderr.write(`mirror: ${(err as Error).message}\n`);
+  process.stderr.write(`mirror: ${redactCredentials((err as Error).message)}\n`);
   process.exitCode = EXIT_USAGE;
 }

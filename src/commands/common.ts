@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedError, UsageError } from '../errors.js';
 import type { NetworkOptions } from '../engine/network.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface GlobalFlags {
   logFormat?: string;
@@ -16,6 +17,7 @@ export interface GlobalFlags {
   contact?: string;
   rateLimit?: string | number;
   http1?: boolean;
+  redirectHosts?: string;
 }
 
 export function registerGlobalFlags(cli: CAC): void {
@@ -27,6 +29,7 @@ export function registerGlobalFlags(cli: CAC): void {
     .option('--rate-limit <rate>', 'Bandwidth cap in bytes/s, with K/M/G suffixes (50M)')
     .option('--contact <text>', 'Contact (URL or e-mail) added to the User-Agent')
     .option('--http1', 'HTTP/1.1 only, over TLS too (no HTTP/2): less CPU per file on a LAN')
+    .option('--redirect-hosts <hosts>', 'Follow redirects to other hosts only to these (comma-separated; *.example.org for subdomains)')
     .option('--progress', 'Show progress (default: on)', { default: true });
 }
 
@@ -60,7 +63,18 @@ export function networkFlags(flags: GlobalFlags): NetworkOptions {
     contact: flags.contact,
     rateLimit: parseRate(flags.rateLimit),
     http1: flags.http1 === true,
+    redirectHosts: parseRedirectHosts(flags.redirectHosts),
   };
+}
+
+function parseRedirectHosts(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const hosts = String(value).split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(h));
+  if (bad !== undefined || hosts.length === 0) {
+    throw new UsageError(`--redirect-hosts takes host names like cdn.example.org, host:port or *.example.org, comma-separated, not '${bad ?? value}'`);
+  }
+  return hosts;
 }
 
 export function parseRate(value: string | number | undefined): number | undefined {
@@ -103,7 +117,7 @@ export function runCommand(body: () => Promise<number>): void {
         process.exitCode = EXIT_INTERRUPTED;
         return;
       }
-      process.stderr.write(`mirror: ${e.message ?? String(err)}\n`);
+      process.stderr.write(`mirror: ${redactCredentials(e.message ?? String(err))}\n`);
       if (!(err instanceof UsageError) && process.env.MIRROR_DEBUG) process.stderr.write(`${e.stack}\n`);
       process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES;
     },

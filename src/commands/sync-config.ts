@@ -42,6 +42,7 @@ export async function syncFromConfig(file: string, names: string[], flags: SyncF
           contact: pick(flags.contact, undefined, s.contact),
           rateLimit: pick(flags.rateLimit, undefined, s['rate-limit']),
           http1: flags.http1 === true || s.http1 === true,
+          redirectHosts: pick(flags.redirectHosts, undefined, s['redirect-hosts']),
         }),
         maxDelete: parseMaxDelete(pick(flags.maxDelete, '10%', s['max-delete'])),
         force: flags.force === true || s.force === true,

@@ -5,6 +5,7 @@ import { interruptSignal, keepBaselineWasm, makeLogger, networkFlags, runCommand
 import { registerSourceFlags, sourceOptionValues } from './source-flags.js';
 import type { Source } from '../sources/types.js';
 import { parseSize } from './units.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface SyncFlags extends GlobalFlags {
   maxDelete?: string | number;
@@ -106,7 +107,7 @@ export function register(cli: CAC): void {
           const row = (label: string, s: { files: number; bytes: number }) =>
             `  ${label.padEnd(9)} ${String(s.files).padStart(9)} files  ${formatBytes(s.bytes).padStart(10)}\n`;
           process.stdout.write(
-            `plan (${p.mode}) for ${upstream} -> ${dest}\n` +
+            `plan (${p.mode}) for ${redactCredentials(upstream)} -> ${dest}\n` +
               row('download', p.download) +
               (p.download.unknownSize ? `            (${p.download.unknownSize} of unknown size)\n` : '') +
               row('keep', p.keep) +

@@ -20,6 +20,7 @@ import { newDownloader, type NetworkOptions } from './network.js';
 import { SafeTree } from './safe-path.js';
 import { readStatusFile, readStatusFromDb, writeStatusFile } from './status.js';
 import { startProgress, formatBytes } from './progress.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface SyncOptions extends NetworkOptions {
   kind: string;
@@ -53,7 +54,9 @@ export function cursorKey(kind: string, upstream: string): string {
 export async function runSync(opts: SyncOptions): Promise<RunSummary> {
   const source = requireSource(opts.kind);
   const layout = layoutFor(opts.dest, opts.statePath);
-  const lock = lockMirror(layout, `sync ${opts.kind} ${opts.upstream}`);
+  /** The upstream as recorded and shown: credentials in its URL redacted. */
+  const shownUpstream = redactCredentials(opts.upstream);
+  const lock = lockMirror(layout, `sync ${opts.kind} ${shownUpstream}`);
   const events = opts.events ?? new RunEvents();
   const signal = opts.signal ?? new AbortController().signal;
   const log = opts.log;
@@ -67,13 +70,13 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     const startedAt = Date.now();
     raw.prepare(`UPDATE runs SET ended_at = started_at, outcome = 'interrupted', error = 'the run was killed' WHERE ended_at IS NULL`).run();
     const runId = Number(
-      raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, opts.upstream, startedAt).lastInsertRowid,
+      raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, shownUpstream, startedAt).lastInsertRowid,
     );
     const name = opts.name ?? basename(layout.dest);
     // The size in status.json is that of the last run's end: a run that changes nothing keeps it.
     const previousSize = readStatusFile(layout.statusFile)?.size;
     writeStatusFile(layout.statusFile, readStatusFromDb(state, name, previousSize));
-    events.emit('run-start', { runId, source: opts.kind, upstream: opts.upstream, dest: layout.dest, startedAt });
+    events.emit('run-start', { runId, source: opts.kind, upstream: shownUpstream, dest: layout.dest, startedAt });
 
     downloader = newDownloader(opts, { log, signal, onRequest: (e) => events.emit('request', e) });
     opts.onDownloader?.(downloader);
@@ -87,6 +90,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
     const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
       finished = true;
       const endedAt = Date.now();
+      if (error) error = redactCredentials(error);
       raw
         .prepare(
           `UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, kept = ?, deleted = ?, failed = ?,
@@ -98,7 +102,7 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
       const summary: RunSummary = {
         runId,
         source: opts.kind,
-        upstream: opts.upstream,
+        upstream: shownUpstream,
         dest: layout.dest,
         outcome,
         exitCode,

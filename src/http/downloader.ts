@@ -67,6 +67,8 @@ export interface DownloaderOptions {
   rateLimitBytesPerSec?: number;
   /** Offer HTTP/2 to TLS origins (default true); false keeps every origin on HTTP/1.1. */
   http2?: boolean;
+  /** Hosts a redirect may lead to besides the requested one (default: any host). */
+  redirectHosts?: readonly string[];
   log?: Logger;
   signal?: AbortSignal;
   /** Called after every HTTP exchange (each redirect hop, each retry). */
@@ -420,7 +422,7 @@ export class Downloader {
 
       if (REDIRECT_STATUSES.has(status)) {
         await res.dump();
-        const decision = decideRedirect(url, res.headers.location, visited, 5);
+        const decision = decideRedirect(url, res.headers.location, visited, 5, this.opts.redirectHosts);
         if ('refuse' in decision) throw new AttemptFailure('redirect', decision.refuse, false, { status });
         hop('ok');
         url = decision.follow;

@@ -34,6 +34,7 @@ export const SYNC_SETTINGS: Record<string, SettingType> = {
   contact: 'string',
   'rate-limit': 'string|number',
   http1: 'boolean',
+  'redirect-hosts': 'string',
   'manifest-max-size': 'string|number',
 };
 

@@ -8,7 +8,6 @@ import type { PrettyOptions } from 'pino-pretty';
 import { UsageError } from './errors.js';
 import { redactCredentials } from './util/redact.js';
 
-export type LogFormat = 'text' | 'json';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function createLogger(format: string = 'text', level: string = 'info'): Logger {

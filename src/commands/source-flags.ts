@@ -5,7 +5,7 @@ import type { Command } from 'cac';
 import { sources } from '../sources/index.js';
 import type { Source, SourceOptionSpec } from '../sources/types.js';
 import { UsageError } from '../errors.js';
-import { toCamel } from './common.js';
+import { parserKey } from './flags.js';
 
 export function registerSourceFlags(command: Command): void {
   const seen = new Set<string>();
@@ -13,25 +13,35 @@ export function registerSourceFlags(command: Command): void {
     for (const spec of source.options) {
       if (seen.has(spec.flag)) continue;
       seen.add(spec.flag);
-      const arg = spec.type === 'boolean' ? '' : spec.type === 'string[]' ? ' <value>' : ' <value>';
-      const owners = sources.filter((s) => s.options.some((o) => o.flag === spec.flag)).map((s) => s.kind);
-      command.option(`--${spec.flag}${arg}`, `[${owners.join(', ')}] ${spec.description}`);
+      command.option(`--${spec.flag}${spec.type === 'boolean' ? '' : ' <value>'}`, sourceFlagHelp(spec.flag));
+      // cac gives a `--no-x` flag an implicit default (true) that its help would print as if the flag were on.
+      command.options[command.options.length - 1].config.default = undefined;
     }
   }
+}
+
+/** A flag several sources declare, each in its own words (apt's --include is a regex, conda's a glob). */
+export function sourceFlagHelp(flag: string): string {
+  const byText = new Map<string, string[]>();
+  for (const s of sources) {
+    const spec = s.options.find((o) => o.flag === flag);
+    if (spec) byText.set(spec.description, [...(byText.get(spec.description) ?? []), s.kind]);
+  }
+  return [...byText].map(([text, kinds]) => `[${kinds.join(', ')}] ${text}`).join(' · ');
 }
 
 export function sourceOptionValues(source: Source, flags: Record<string, unknown>): Record<string, unknown> {
   const own = new Set(source.options.map((o) => o.flag));
   for (const other of sources) {
     for (const spec of other.options) {
-      if (!own.has(spec.flag) && flags[toCamel(spec.flag)] !== undefined) {
+      if (!own.has(spec.flag) && flags[parserKey(spec.flag)] !== undefined) {
         throw new UsageError(`--${spec.flag} is not an option of '${source.kind}' (it belongs to ${other.kind})`);
       }
     }
   }
   const values: Record<string, unknown> = {};
   for (const spec of source.options) {
-    const value = spec.type === 'boolean' && spec.flag.startsWith('no-') ? negated(flags, spec.flag) : flags[toCamel(spec.flag)];
+    const value = spec.type === 'boolean' && spec.flag.startsWith('no-') ? negated(flags, spec.flag) : flags[parserKey(spec.flag)];
     values[spec.flag] = value === undefined ? spec.default : coerce(spec, value);
   }
   return values;
@@ -39,7 +49,7 @@ export function sourceOptionValues(source: Source, flags: Record<string, unknown
 
 /** cac reads `--no-foo` as foo=false (default true): a declared 'no-foo' flag is set when foo is false. */
 function negated(flags: Record<string, unknown>, flag: string): true | undefined {
-  return flags[toCamel(flag.slice(3))] === false ? true : undefined;
+  return flags[parserKey(flag.slice(3))] === false ? true : undefined;
 }
 
 function coerce(spec: SourceOptionSpec, value: unknown): unknown {

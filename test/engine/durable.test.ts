@@ -12,15 +12,19 @@ const dir = mkdtempSync(join(tmpdir(), 'mirror-durable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('syncFilesystem', () => {
-  it('answers many concurrent syncs, in any number', async () => {
-    await Promise.all(Array.from({ length: 20 }, () => syncFilesystem(dir)));
-    await syncFilesystem(dir);
+  it('answers many concurrent syncs, in any number, each caller with its own answer', async () => {
+    // Every third path cannot be synced: answers come back in order, so each caller must get
+    // the answer to its own path, not its neighbour's.
+    const paths = Array.from({ length: 21 }, (_, i) => (i % 3 === 2 ? join(dir, `missing-${i}`) : dir));
+    const results = await Promise.allSettled(paths.map((p) => syncFilesystem(p)));
+    expect(results.map((r) => r.status)).toEqual(paths.map((p) => (p === dir ? 'fulfilled' : 'rejected')));
+    await expect(syncFilesystem(dir)).resolves.toBeUndefined();
   });
 
   it('rejects with the reason when the path cannot be synced, and keeps working after', async () => {
     await expect(syncFilesystem(join(dir, 'missing'))).rejects.toThrow(/cannot sync the filesystem of .*missing/);
     await expect(syncFilesystem(join(dir, 'with\nnewline'))).rejects.toThrow(/cannot sync the filesystem/);
-    await syncFilesystem(dir);
+    await expect(syncFilesystem(dir)).resolves.toBeUndefined();
   });
 
   it('does not keep the process alive after its syncs', () => {

@@ -3,6 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseConfig, selectJobs } from '../../src/features/config/config.js';
 import type { SourceOptionSpec } from '../../src/sources/types.js';
+import { configSchema } from '../../src/commands/flags.js';
 
 const specs: Record<string, SourceOptionSpec[]> = {
   list: [
@@ -12,7 +13,7 @@ const specs: Record<string, SourceOptionSpec[]> = {
   ],
 };
 const find = (kind: string) => (specs[kind] ? { options: specs[kind] } : undefined);
-const parse = (text: string) => parseConfig(text, '/etc/mirror/mirror.toml', find);
+const parse = (text: string) => parseConfig(text, '/etc/mirror/mirror.toml', configSchema(find));
 
 const GOOD = `
 parallel = 2

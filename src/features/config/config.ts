@@ -13,10 +13,12 @@
 //   [job.options]                   # adapter flags, as declared by the source
 //   base-url = "https://..."
 //
-// Contract: every key is checked (unknown keys, wrong types, duplicate names and two jobs
-// sharing a dest are errors naming the key), so a typo never silently changes a job. Values keep
-// their CLI spelling; the caller turns them into SyncOptions exactly as it does for flags, and a
-// flag given explicitly on the command line wins over the file.
+// Contract: every key is checked against the caller's schema (the CLI's flag table says which
+// flags a job or the top of the file may set, and their types; each source declares its
+// options): unknown keys, wrong types, duplicate names and two jobs sharing a dest are errors
+// naming the key, so a typo never silently changes a job. Values keep their CLI spelling; the
+// caller turns them into run options with the same builder as flags, where a flag given on the
+// command line wins over the file.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -25,29 +27,14 @@ import type { SourceOptionSpec } from '../../sources/types.js';
 
 export type SettingType = 'string' | 'number' | 'boolean' | 'string|number';
 
-/** Sync flags a config may set (globally in [defaults], per job, or both), by CLI spelling. */
-export const SYNC_SETTINGS: Record<string, SettingType> = {
-  state: 'string',
-  concurrency: 'string|number',
-  'max-delete': 'string|number',
-  force: 'boolean',
-  contact: 'string',
-  'rate-limit': 'string|number',
-  http1: 'boolean',
-  'redirect-hosts': 'string',
-  'manifest-max-size': 'string|number',
-};
-
-/** Settings of the whole process (one value for all jobs), top level of the file. */
-export const TOP_SETTINGS: Record<string, SettingType> = {
-  parallel: 'number',
-  listen: 'string',
-  linger: 'number',
-  'metrics-file': 'string',
-  'log-format': 'string',
-  'log-level': 'string',
-  progress: 'boolean',
-};
+/** What a config may hold, by key: the caller's flags (typed) and the sources' options. */
+export interface ConfigSchema {
+  findSource: SourceLookup;
+  /** Sync flags a job may set (in [defaults], per job, or both), by CLI spelling. */
+  jobSettings: Readonly<Record<string, SettingType>>;
+  /** Settings of the whole process (one value for all jobs), top level of the file. */
+  topSettings: Readonly<Record<string, SettingType>>;
+}
 
 export interface JobConfig {
   name: string;
@@ -72,7 +59,7 @@ export type SourceLookup = (kind: string) => { options: SourceOptionSpec[] } | u
 
 const JOB_KEYS = new Set(['name', 'kind', 'upstream', 'dest', 'options']);
 
-export async function loadConfig(file: string, findSource: SourceLookup): Promise<MirrorConfig> {
+export async function loadConfig(file: string, schema: ConfigSchema): Promise<MirrorConfig> {
   const path = resolve(file);
   let text: string;
   try {
@@ -80,10 +67,11 @@ export async function loadConfig(file: string, findSource: SourceLookup): Promis
   } catch (err) {
     throw new UsageError(`cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(text, path, findSource);
+  return parseConfig(text, path, schema);
 }
 
-export function parseConfig(text: string, path: string, findSource: SourceLookup): MirrorConfig {
+export function parseConfig(text: string, path: string, schema: ConfigSchema): MirrorConfig {
+  const { findSource, jobSettings, topSettings } = schema;
   let doc: Record<string, unknown>;
   try {
     doc = parse(text) as Record<string, unknown>;
@@ -100,11 +88,11 @@ export function parseConfig(text: string, path: string, findSource: SourceLookup
       if (!Array.isArray(value)) throw new UsageError(`${where('job')}: write jobs as [[job]] tables`);
       rawJobs = value;
     } else if (key === 'defaults') {
-      defaults = checkSettings(value, SYNC_SETTINGS, where('[defaults]'));
-    } else if (key in TOP_SETTINGS) {
-      top[key] = checkValue(value, TOP_SETTINGS[key], where(key));
+      defaults = checkSettings(value, jobSettings, where('[defaults]'));
+    } else if (key in topSettings) {
+      top[key] = checkValue(value, topSettings[key], where(key));
     } else {
-      throw new UsageError(`${where(key)}: unknown key (top-level keys: ${[...Object.keys(TOP_SETTINGS), 'defaults', 'job'].join(', ')})`);
+      throw new UsageError(`${where(key)}: unknown key (top-level keys: ${[...Object.keys(topSettings), 'defaults', 'job'].join(', ')})`);
     }
   }
   if (rawJobs.length === 0) throw new UsageError(`${path}: no [[job]] defined`);
@@ -124,7 +112,7 @@ export function parseConfig(text: string, path: string, findSource: SourceLookup
     const dest = resolve(baseDir, requireString(raw, 'dest', jobAt));
     const own: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw)) if (!JOB_KEYS.has(key)) own[key] = value;
-    const settings = { ...defaults, ...checkSettings(own, SYNC_SETTINGS, jobAt('')) };
+    const settings = { ...defaults, ...checkSettings(own, jobSettings, jobAt('')) };
     if (typeof settings.state === 'string') settings.state = resolve(baseDir, settings.state);
     const options = checkOptions(raw.options ?? {}, source.options, jobAt('[options]'));
     return { name, kind, upstream, dest, settings, options };
@@ -159,7 +147,7 @@ function requireString(table: Record<string, unknown>, key: string, at: (k: stri
   return v;
 }
 
-function checkSettings(value: unknown, spec: Record<string, SettingType>, at: string): Record<string, string | number | boolean> {
+function checkSettings(value: unknown, spec: Readonly<Record<string, SettingType>>, at: string): Record<string, string | number | boolean> {
   if (!isTable(value)) throw new UsageError(`${at}: must be a table`);
   const out: Record<string, string | number | boolean> = {};
   for (const [key, v] of Object.entries(value)) {

@@ -8,9 +8,8 @@ import { makeCorpus, serveCorpus, writeListFiles } from '../demo/fixture-upstrea
 import { runSync } from '../engine/sync.js';
 import { planOnly } from '../engine/dry-run.js';
 import { verifyMirror } from '../engine/verify.js';
-import { layoutFor } from '../engine/layout.js';
+import { MirrorSession } from '../engine/session.js';
 import { formatBytes } from '../engine/progress.js';
-import { openStateDb } from '../state/db.js';
 import { interruptSignal, keepBaselineWasm, makeLogger } from './common.js';
 import { jobRunOptions, resolveFlags, type ParsedFlags } from './run-options.js';
 
@@ -54,14 +53,13 @@ export async function run(_args: string[], parsed: ParsedFlags): Promise<number>
         `kept ${summary.counts.kept}, failed ${summary.counts.failed}\n`,
     );
     say(`4. mirror verify ${dest} --hash`);
-    const layout = layoutFor(dest);
-    const state = await openStateDb(layout.statePath);
+    const session = await MirrorSession.open({ dest, command: 'verify', existing: true });
     try {
-      const report = await verifyMirror({ state, layout, hashAll: true, repair: false, log, progress: false, signal, network: { concurrency: 'auto' } });
+      const report = await verifyMirror({ session, hashAll: true, repair: false, log, progress: false, signal, network: { concurrency: 'auto' } });
       for (const step of report.steps) say(`   ${step.name.padEnd(10)} checked ${step.checked}, problems ${step.problems}`);
       say(`   ${report.ok ? 'ok' : 'PROBLEMS FOUND'}\n`);
     } finally {
-      await state.close();
+      await session.close();
     }
     say(`Look at it:`);
     say(`   ls ${dest}/${new URL(upstream.url).host}/pool/00 | head      # the mirrored files`);

@@ -13,10 +13,9 @@ export async function run([dest]: string[], parsed: ParsedFlags): Promise<number
   const log = makeLogger(flags);
   const dryRun = flags['dry-run'] === true;
   const maxDelete = parseMaxDelete(flags['max-delete'] as string | number);
-  return withMirror(dest, flags.state as string | undefined, 'gc', async (layout, state) => {
-    const result = collectStale({
-      state,
-      dest: layout.dest,
+  return withMirror(dest, flags.state as string | undefined, { command: 'gc' }, async (session) => {
+    const result = await collectStale({
+      session,
       dryRun,
       force: flags.force === true,
       maxDelete,

@@ -45,7 +45,7 @@ export function parseConcurrency(value: unknown): number | 'auto' {
 
 export function parseRate(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)(?:i?B)?$/i.exec(String(value).trim());
+  const m = String(value).trim().match(/^(\d+(?:\.\d+)?)([KMG]?)(?:i?B)?$/i);
   if (!m) throw new UsageError(`--rate-limit takes bytes per second like 500K, 50M or 1G, not '${String(value)}'`);
   const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
   return Math.round(Number(m[1]) * scale);

@@ -24,7 +24,7 @@ export async function run(args: string[], parsed: ParsedFlags): Promise<number> 
   if (!existsSync(layout.statePath)) throw new UsageError(`${dest} is not a mirror (no ${layout.statePath})`);
   const state = await openStateDb(layout.statePath, { readonly: true });
   try {
-    const status = readStatusFromDb(state, basename(layout.dest));
+    const status = await readStatusFromDb(state, basename(layout.dest));
     if (json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
     } else {

@@ -1,10 +1,10 @@
-// Stage 5, collect: deletes the paths in TEMP `doomed` (no longer wanted) after the new index
-// is live. A guard refuses to delete more than --max-delete of the mirror in one run unless
+// Stage 5, collect: deletes the paths of the `doomed` work table (no longer wanted; for gc,
+// stale) after the new index is live. A guard refuses to delete more than --max-delete of the mirror in one run unless
 // forced: the rows are marked 'stale' instead, for a later `mirror gc --force`.
 import { rmdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/db.js';
+import type { StateDb } from '../state/types.js';
 import { UsageError } from '../errors.js';
 import type { RunEvents } from './events.js';
 import type { SafeTree } from './safe-path.js';
@@ -21,7 +21,7 @@ export const DEFAULT_MAX_DELETE: MaxDelete = { percent: 10 };
 export function parseMaxDelete(text: string | number | undefined): MaxDelete {
   if (text === undefined) return DEFAULT_MAX_DELETE;
   const s = String(text).trim();
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(s);
+  const m = s.match(/^(\d+(?:\.\d+)?)(%?)$/);
   if (!m) throw new UsageError(`--max-delete takes a file count (500) or a percentage (10%), not '${s}'`);
   return m[2] ? { percent: Number(m[1]) } : { count: Number(m[1]) };
 }
@@ -43,32 +43,27 @@ export interface CollectParams {
   force: boolean;
   events: RunEvents;
   log: Logger;
-  /** Paths to delete: a query returning (path, size) rows after `rowid > ?`. Defaults to temp.doomed. */
-  table?: string;
 }
 
-export function collectGarbage(p: CollectParams): CollectResult {
-  const { raw } = p.state;
-  const table = p.table ?? 'temp.doomed';
-  const doomed = raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-  if (doomed === 0) return { deleted: 0, bytes: 0, failed: 0 };
-  const total = raw.prepare(`SELECT count(*) FROM files`).pluck().get() as number;
-  const refusal = guardRefusal(doomed, total, p.maxDelete);
+export async function collectGarbage(p: CollectParams): Promise<CollectResult> {
+  const { doomed } = p.state.work;
+  const doomedCount = await doomed.count();
+  if (doomedCount === 0) return { deleted: 0, bytes: 0, failed: 0 };
+  const total = await p.state.files.count();
+  const refusal = guardRefusal(doomedCount, total, p.maxDelete);
   if (refusal && !p.force) {
-    raw.prepare(`UPDATE files SET state = 'stale', updated_run = ? WHERE path IN (SELECT path FROM ${table})`).run(p.runId);
+    await p.state.files.markDoomedStale(p.runId);
     p.log.warn(refusal);
     return { deleted: 0, bytes: 0, failed: 0, refused: refusal };
   }
-  const page = raw.prepare(`SELECT rowid, path, size FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
-  const forget = raw.prepare(`DELETE FROM files WHERE path = ?`);
   let deleted = 0;
   let bytes = 0;
   let failed = 0;
   let last = 0;
   for (;;) {
-    const rows = page.all(last) as { rowid: number; path: string; size: number | null }[];
+    const rows = await doomed.page(last, PAGE);
     if (rows.length === 0) break;
-    last = rows[rows.length - 1].rowid;
+    last = rows[rows.length - 1].id;
     const now = Date.now();
     const gone: typeof rows = [];
     for (const row of rows) {
@@ -91,9 +86,7 @@ export function collectGarbage(p: CollectParams): CollectResult {
       removeEmptyParents(abs, p.tree.root);
       gone.push(row);
     }
-    raw.transaction(() => {
-      for (const row of gone) forget.run(row.path);
-    })();
+    await p.state.files.forget(gone.map((row) => row.path));
     for (const row of gone) {
       deleted++;
       bytes += row.size ?? 0;

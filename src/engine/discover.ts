@@ -6,13 +6,14 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/db.js';
+import type { IncomingRow, IncomingTable, StateDb } from '../state/types.js';
 import type { Downloader } from '../http/downloader.js';
 import { DownloadError } from '../http/downloader.js';
 import type { DiscoverResult, Entry, FetchToStagingOptions, Source, StagedFetch } from '../sources/types.js';
 import { canonicalChecksums } from './checksums.js';
 import { checkRelativePath } from './safe-path.js';
 
+/** Entries per write to `incoming`. */
 const BATCH = 5000;
 
 export interface DiscoverOutcome {
@@ -42,23 +43,9 @@ export interface DiscoverParams {
 }
 
 export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
-  const { raw } = p.state;
+  const { incoming } = p.state.work;
   const dryRun = p.dryRun ?? false;
-  raw.exec(`
-    DROP TABLE IF EXISTS temp.incoming;
-    CREATE TEMP TABLE incoming (
-      path TEXT NOT NULL UNIQUE,
-      kind TEXT NOT NULL,
-      url TEXT,
-      size INTEGER,
-      checksums TEXT NOT NULL DEFAULT '{}',
-      staged TEXT,
-      stage INTEGER
-    );`);
-  const insert = raw.prepare(
-    `INSERT INTO temp.incoming (path, kind, url, size, checksums, staged, stage)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING`,
-  );
+  await incoming.reset();
   const problems: string[] = [];
   let problemCount = 0;
   let rejected = 0;
@@ -72,56 +59,87 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
     reportProblem(`rejected ${entry.kind} '${printable(entry.path)}': ${reason}`);
   };
 
-  type Row = [string, string, string | null, number | null, string, string | null, number | null];
-  let batch: Row[] = [];
-  const writeBatch = raw.transaction((rows: Row[]) => {
-    for (const row of rows) {
-      if (insert.run(...row).changes === 0) reportProblem(`duplicate path '${printable(row[0])}' in upstream index; the first entry is kept`);
-    }
-  });
+  // emit is synchronous: a full batch goes to the state layer at once, which writes batches in
+  // the order given (SQLite within the call); discover waits for the last one before returning.
+  let batch: IncomingRow[] = [];
+  let written: Promise<void> = Promise.resolve();
+  let writeError: Error | undefined;
   const flush = () => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    writeBatch(rows);
+    const write = incoming.add(rows).then(
+      (duplicates) => {
+        for (const path of duplicates) reportProblem(`duplicate path '${printable(path)}' in upstream index; the first entry is kept`);
+      },
+      (err: Error) => void (writeError ??= err),
+    );
+    written = written.then(() => write);
   };
 
   const emit = (entry: Entry) => {
-    const reason = checkRelativePath(entry.path);
-    if (reason) return reject(entry, reason);
-    if (entry.kind === 'blob') {
-      if (!/^https?:\/\//i.test(entry.url)) return reject(entry, `URL '${printable(entry.url)}' is not http(s)`);
-      if (entry.size !== undefined && !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
-        return reject(entry, `invalid size '${entry.size}'`);
-      }
-      let checksums: string;
-      try {
-        checksums = canonicalChecksums(entry.checksums);
-      } catch (err) {
-        return reject(entry, (err as Error).message);
-      }
-      batch.push([entry.path, 'blob', entry.url, entry.size ?? null, checksums, null, null]);
-    } else if (entry.kind === 'index') {
-      let size: number;
-      if (entry.stagedFile !== undefined) {
-        const inside = relative(p.stagingDir, entry.stagedFile);
-        if (inside.startsWith('..') || inside.startsWith(sep)) return reject(entry, 'staged file is outside the staging directory');
-        size = statSync(entry.stagedFile).size;
-      } else if (!dryRun) {
-        return reject(entry, 'the adapter staged no file for it (only a dry run may give a size alone)');
-      } else if (entry.size === undefined || !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
-        return reject(entry, `neither a staged file nor a valid size (size '${entry.size}')`);
-      } else {
-        size = entry.size;
-      }
-      batch.push([entry.path, 'index', null, size, '{}', entry.stagedFile ?? null, entry.stage]);
-    } else {
-      batch.push([entry.path, entry.kind, null, null, '{}', null, null]);
-    }
+    if (writeError) throw writeError;
+    const row = incomingRow(entry, p.stagingDir, dryRun);
+    if (typeof row === 'string') return reject(entry, row);
+    batch.push(row);
     if (batch.length >= BATCH) flush();
   };
 
-  const fetchToStaging = async (url: string, name: string, opts: FetchToStagingOptions = {}): Promise<StagedFetch | null> => {
+  const result = await p.source.discover(p.upstream, {
+    dest: p.dest,
+    stagingDir: p.stagingDir,
+    dryRun,
+    cursor: p.cursor,
+    options: p.options,
+    log: p.log,
+    signal: p.signal,
+    emit,
+    reportProblem,
+    fetchToStaging: stagingFetcher(p),
+  });
+  flush();
+  await written;
+  if (writeError) throw writeError;
+  rejected += await rejectTreeCollisions(incoming, reportProblem);
+  return { result, problems, problemCount, rejected };
+}
+
+/** The row of a valid entry, or why the entry is rejected. */
+function incomingRow(entry: Entry, stagingDir: string, dryRun: boolean): IncomingRow | string {
+  const reason = checkRelativePath(entry.path);
+  if (reason) return reason;
+  if (entry.kind === 'blob') {
+    if (!/^https?:\/\//i.test(entry.url)) return `URL '${printable(entry.url)}' is not http(s)`;
+    if (entry.size !== undefined && !(Number.isSafeInteger(entry.size) && entry.size >= 0)) return `invalid size '${entry.size}'`;
+    let checksums: string;
+    try {
+      checksums = canonicalChecksums(entry.checksums);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return { path: entry.path, kind: 'blob', url: entry.url, size: entry.size ?? null, checksums, staged: null, stage: null };
+  }
+  if (entry.kind === 'index') {
+    let size: number;
+    if (entry.stagedFile !== undefined) {
+      const inside = relative(stagingDir, entry.stagedFile);
+      if (inside.startsWith('..') || inside.startsWith(sep)) return 'staged file is outside the staging directory';
+      size = statSync(entry.stagedFile).size;
+    } else if (!dryRun) {
+      return 'the adapter staged no file for it (only a dry run may give a size alone)';
+    } else if (entry.size === undefined || !(Number.isSafeInteger(entry.size) && entry.size >= 0)) {
+      return `neither a staged file nor a valid size (size '${entry.size}')`;
+    } else {
+      size = entry.size;
+    }
+    return { path: entry.path, kind: 'index', url: null, size, checksums: '{}', staged: entry.stagedFile ?? null, stage: entry.stage };
+  }
+  return { path: entry.path, kind: entry.kind, url: null, size: null, checksums: '{}', staged: null, stage: null };
+}
+
+/** ctx.fetchToStaging: a download into the staging dir, under a checked relative name. */
+function stagingFetcher(p: DiscoverParams) {
+  return async (url: string, name: string, opts: FetchToStagingOptions = {}): Promise<StagedFetch | null> => {
     const reason = checkRelativePath(name);
     if (reason) throw new Error(`staging name '${printable(name)}': ${reason}`);
     const file = join(p.stagingDir, name);
@@ -143,22 +161,6 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
       throw err;
     }
   };
-
-  const result = await p.source.discover(p.upstream, {
-    dest: p.dest,
-    stagingDir: p.stagingDir,
-    dryRun,
-    cursor: p.cursor,
-    options: p.options,
-    log: p.log,
-    signal: p.signal,
-    emit,
-    reportProblem,
-    fetchToStaging,
-  });
-  flush();
-  rejected += rejectTreeCollisions(raw, reportProblem);
-  return { result, problems, problemCount, rejected };
 }
 
 /**
@@ -166,19 +168,12 @@ export async function discover(p: DiscoverParams): Promise<DiscoverOutcome> {
  * path is rejected (otherwise every run would fail placing it and the mirror would freeze).
  * Returns how many paths were rejected.
  */
-function rejectTreeCollisions(raw: StateDb['raw'], reportProblem: (message: string) => void): number {
-  const collisions = raw
-    .prepare(
-      `SELECT a.path AS parent, b.path AS child FROM temp.incoming a JOIN temp.incoming b
-         ON b.path > a.path || '/' AND b.path < a.path || '0'
-       WHERE a.kind != 'drop' AND b.kind != 'drop'`,
-    )
-    .all() as { parent: string; child: string }[];
-  const remove = raw.prepare(`DELETE FROM temp.incoming WHERE path = ?`);
+async function rejectTreeCollisions(incoming: IncomingTable, reportProblem: (message: string) => void): Promise<number> {
+  const collisions = await incoming.treeCollisions();
   for (const { parent, child } of collisions) {
     reportProblem(`rejected '${printable(child)}': '${printable(parent)}' is a file upstream too, it cannot also be a directory`);
-    remove.run(child);
   }
+  await incoming.remove(collisions.map((c) => c.child));
   return collisions.length;
 }
 

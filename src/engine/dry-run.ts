@@ -30,16 +30,14 @@ export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
   const state = await openStateDb(hasState ? layout.statePath : join(scratch, 'state.db'), { readonly: hasState });
   const downloader = newDownloader(opts, { log: opts.log, signal: opts.signal });
   try {
-    const cursorRow = state.raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
-      | string
-      | undefined;
+    const stored = await state.cursors.read(cursorKey(opts.kind, opts.upstream));
     const discovered = await discover({
       source,
       upstream: opts.upstream,
       state,
       stagingDir: scratch,
       dest: layout.dest,
-      cursor: cursorRow ? JSON.parse(cursorRow) : null,
+      cursor: stored ? stored.value : null,
       options: opts.sourceOptions,
       downloader,
       log: opts.log,
@@ -49,7 +47,7 @@ export async function planOnly(opts: DryRunOptions): Promise<DryRunResult> {
       throw opts.signal.aborted ? new InterruptedError() : err;
     });
     if (opts.signal.aborted) throw new InterruptedError();
-    return { plan: computePlan(state.raw, discovered.result.mode), problems: discovered.problems, rejected: discovered.rejected };
+    return { plan: await computePlan(state, discovered.result.mode), problems: discovered.problems, rejected: discovered.rejected };
   } finally {
     await downloader.close().catch(() => undefined);
     await state.close();

@@ -35,7 +35,8 @@ export interface RunCounts {
   rejected: number;
 }
 
-export type RunOutcome = 'success' | 'failed' | 'interrupted';
+export type { RunOutcome } from '../state/types.js';
+import type { RunOutcome } from '../state/types.js';
 
 export interface RunSummary {
   runId: number;

@@ -1,14 +1,17 @@
 // `mirror gc`: deletes the files an earlier sync marked 'stale' (it refused to delete them
-// under --max-delete), under the same guard unless --force; --dry-run only lists them.
+// under --max-delete), under the same guard unless --force; --dry-run only lists them. The
+// deletion is a run of its own (command 'gc') on the mirror's source and upstream.
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/db.js';
+import { EXIT_FAILURES, EXIT_OK } from '../errors.js';
 import { collectGarbage, type CollectResult, type MaxDelete } from './collect.js';
-import { RunEvents } from './events.js';
+import { Run } from './run.js';
 import { SafeTree } from './safe-path.js';
+import type { MirrorSession } from './session.js';
+
+const PAGE = 2000;
 
 export interface GcOptions {
-  state: StateDb;
-  dest: string;
+  session: MirrorSession;
   dryRun: boolean;
   force: boolean;
   maxDelete: MaxDelete;
@@ -22,38 +25,34 @@ export interface GcResult extends CollectResult {
   staleBytes: number;
 }
 
-export function collectStale(o: GcOptions): GcResult {
-  const { raw } = o.state;
-  raw.exec(`
-    DROP TABLE IF EXISTS temp.gc_doomed;
-    CREATE TEMP TABLE gc_doomed AS SELECT path, role, present_size AS size FROM files WHERE state != 'present' AND state = 'stale' ORDER BY path;`);
-  const { files, bytes } = raw.prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM temp.gc_doomed`).get() as {
-    files: number;
-    bytes: number;
-  };
+export async function collectStale(o: GcOptions): Promise<GcResult> {
+  const { state } = o.session;
+  const { doomed } = state.work;
+  const { files, bytes } = await doomed.fillWithStale();
   const none: GcResult = { staleFiles: files, staleBytes: bytes, deleted: 0, bytes: 0, failed: 0 };
   if (o.dryRun) {
-    for (const row of raw.prepare(`SELECT path, size FROM temp.gc_doomed ORDER BY rowid`).iterate() as Iterable<{ path: string; size: number | null }>) {
-      o.onStale?.(row.path, row.size);
+    for (let last = 0; ; ) {
+      const rows = await doomed.page(last, PAGE);
+      if (rows.length === 0) break;
+      last = rows[rows.length - 1].id;
+      for (const row of rows) o.onStale?.(row.path, row.size);
     }
     return none;
   }
   if (files === 0) return none;
-  const runId = Number(
-    raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('gc', 'gc', '', ?)`).run(Date.now()).lastInsertRowid,
-  );
-  const result = collectGarbage({
-    state: o.state,
-    tree: new SafeTree(o.dest),
-    runId,
+  const run = await Run.start(o.session, await Run.identityOf(o.session, 'gc'));
+  const result = await collectGarbage({
+    state,
+    tree: new SafeTree(o.session.layout.dest),
+    runId: run.id,
     maxDelete: o.maxDelete,
     force: o.force,
-    events: new RunEvents(),
+    events: run.events,
     log: o.log,
-    table: 'temp.gc_doomed',
   });
-  raw
-    .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, deleted = ?, error = ? WHERE id = ?`)
-    .run(Date.now(), result.refused || result.failed ? 'failed' : 'success', result.deleted, result.refused ?? null, runId);
+  run.counts.deleted = result.deleted;
+  run.error = result.refused;
+  const failed = result.refused !== undefined || result.failed > 0;
+  await run.finish(failed ? 'failed' : 'success', failed ? EXIT_FAILURES : EXIT_OK);
   return { ...result, staleFiles: files, staleBytes: bytes };
 }

@@ -1,29 +1,10 @@
-// Upstream names are hostile until checked. `checkRelativePath` accepts only a plain relative
-// path ('/'-separated, no '..', '.', empty segment, absolute form, backslash, NUL or control
-// character, no segment over 255 bytes) and `SafeTree` creates / walks directories under the
-// mirror root without ever following a symlink planted inside it.
+// `SafeTree` creates / walks directories under the mirror root without ever following a symlink
+// planted inside it. (`checkRelativePath`, the check of an upstream name, is the model's:
+// model/safe-path.ts; re-exported here for the engine.)
 import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const PRIVATE_DIR = '.mirror';
-
-/** Returns a reason when `path` is unsafe, or null when it is a clean relative path. */
-export function checkRelativePath(path: string): string | null {
-  if (path.length === 0) return 'empty path';
-  if (path.includes('\0')) return 'NUL byte in path';
-  if (path.includes('\\')) return 'backslash in path';
-  if (/[\x00-\x1f\x7f]/.test(path)) return 'control character in path';
-  if (path.startsWith('/')) return 'absolute path';
-  if (/^[A-Za-z]:/.test(path)) return 'drive-letter path';
-  const segments = path.split('/');
-  for (const segment of segments) {
-    if (segment === '') return 'empty path segment';
-    if (segment === '.' || segment === '..') return `'${segment}' segment in path`;
-    if (Buffer.byteLength(segment) > 255) return 'path segment longer than 255 bytes';
-  }
-  if (segments[0].toLowerCase() === PRIVATE_DIR) return `path inside the private ${PRIVATE_DIR}/ directory`;
-  return null;
-}
+export { checkRelativePath, PRIVATE_DIR } from '../model/safe-path.js';
 
 export class UnsafePathError extends Error {
   override name = 'UnsafePathError';
@@ -34,6 +15,12 @@ export class FileInTheWayError extends UnsafePathError {
   constructor(readonly blocker: string) {
     super(`'${blocker}' is a file where a directory is needed`);
   }
+}
+
+/** Whether a placement failed because the old tree is in the way (a file or a directory where the other is needed). */
+export function isTreeConflict(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return err instanceof FileInTheWayError || code === 'EISDIR' || code === 'ENOTEMPTY';
 }
 
 /**

@@ -1,25 +1,27 @@
-// One sync run of one job: lock → discover → plan → fetch → publish → collect → cursor.
-// The engine knows no registry: the adapter only describes what upstream wants. Publish,
-// collect and the cursor happen only when every file of the run succeeded; the exit code is
-// 0 when complete, 1 when anything failed or was rejected, 130 when interrupted.
+// One sync run of one job, in one mirror session (lock, state DB, status): discover → plan →
+// fetch → publish → collect, then the cursor. The engine knows no registry: the adapter only
+// describes what upstream wants. Publish, collect and the cursor happen only when every file
+// of the run succeeded; the exit code is 0 when complete, 1 when anything failed or was
+// rejected, 130 when interrupted. The run's bookkeeping (row, counts, status.json, events) is
+// the Run's (run.ts).
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Downloader } from '../http/downloader.js';
-import { claimForDest, openStateDb, type StateDb } from '../state/db.js';
 import { findSource, sources } from '../sources/index.js';
+import type { Source } from '../sources/types.js';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UsageError } from '../errors.js';
-import { discover } from './discover.js';
+import { discover, type DiscoverOutcome } from './discover.js';
 import { computePlan, keptFiles, type PlanSummary } from './plan.js';
-import { fetchAll, placeDeferred, removePartials } from './fetch.js';
-import { publishIndexes } from './publish.js';
-import { collectGarbage, type MaxDelete } from './collect.js';
-import { RunEvents, type RunCounts, type RunSummary } from './events.js';
-import { layoutFor, lockMirror, removeScratch, resetScratch } from './layout.js';
+import { fetchAll, removePartials, type FetchCounts } from './fetch.js';
+import { placeDeferred, publishIndexes } from './publish.js';
+import { collectGarbage, type CollectResult, type MaxDelete } from './collect.js';
+import type { RunEvents, RunOutcome, RunSummary } from './events.js';
 import { newDownloader, type NetworkOptions } from './network.js';
 import { SafeTree } from './safe-path.js';
-import { readStatusFile, readStatusFromDb, writeStatusFile } from './status.js';
 import { startProgress, formatBytes } from './progress.js';
+import { Run } from './run.js';
+import { MirrorSession } from './session.js';
 import { redactCredentials } from '../util/redact.js';
 
 export interface SyncOptions extends NetworkOptions {
@@ -51,221 +53,214 @@ export function cursorKey(kind: string, upstream: string): string {
   return `${kind} ${existsSync(upstream) ? resolve(upstream) : upstream}`;
 }
 
-export async function runSync(opts: SyncOptions): Promise<RunSummary> {
-  const source = requireSource(opts.kind);
-  const layout = layoutFor(opts.dest, opts.statePath);
-  /** The upstream as recorded and shown: credentials in its URL redacted. */
-  const shownUpstream = redactCredentials(opts.upstream);
-  const lock = lockMirror(layout, `sync ${opts.kind} ${shownUpstream}`);
-  const events = opts.events ?? new RunEvents();
-  const signal = opts.signal ?? new AbortController().signal;
-  const log = opts.log;
-  let state: StateDb | undefined;
-  let downloader: Downloader | undefined;
-  try {
-    resetScratch(layout);
-    state = await openStateDb(layout.statePath);
-    claimForDest(state, layout.dest, layout.statePath, opts.statePath !== undefined);
-    const { raw } = state;
-    const startedAt = Date.now();
-    raw.prepare(`UPDATE runs SET ended_at = started_at, outcome = 'interrupted', error = 'the run was killed' WHERE ended_at IS NULL`).run();
-    const runId = Number(
-      raw.prepare(`INSERT INTO runs (source, upstream, started_at) VALUES (?, ?, ?)`).run(opts.kind, shownUpstream, startedAt).lastInsertRowid,
-    );
-    const name = opts.name ?? basename(layout.dest);
-    // The size in status.json is that of the last run's end: a run that changes nothing keeps it.
-    const previousSize = readStatusFile(layout.statusFile)?.size;
-    writeStatusFile(layout.statusFile, readStatusFromDb(state, name, previousSize));
-    events.emit('run-start', { runId, source: opts.kind, upstream: shownUpstream, dest: layout.dest, startedAt });
+/** What every stage of one sync works with. */
+interface SyncContext {
+  opts: SyncOptions;
+  source: Source;
+  session: MirrorSession;
+  run: Run;
+  downloader: Downloader;
+  tree: SafeTree;
+  log: Logger;
+  signal: AbortSignal;
+}
 
-    downloader = newDownloader(opts, { log, signal, onRequest: (e) => events.emit('request', e) });
-    opts.onDownloader?.(downloader);
-    const counts: RunCounts = { downloaded: 0, kept: 0, deleted: 0, failed: 0, published: 0, rejected: 0 };
-    let bytesDownloaded = 0;
-    let error: string | undefined;
-    /** Set when files changed state without a download, delete or publish (stale <-> present). */
-    let stateShifted = false;
-
-    let finished = false;
-    const finish = (outcome: RunSummary['outcome'], exitCode: number): RunSummary => {
-      finished = true;
-      const endedAt = Date.now();
-      if (error) error = redactCredentials(error);
-      raw
-        .prepare(
-          `UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, kept = ?, deleted = ?, failed = ?,
-             published = ?, rejected = ?, bytes = ?, error = ? WHERE id = ?`,
-        )
-        .run(endedAt, outcome, counts.downloaded, counts.kept, counts.deleted, counts.failed, counts.published, counts.rejected, bytesDownloaded, error ?? null, runId);
-      const unchanged = counts.downloaded + counts.deleted + counts.published + counts.failed === 0 && !stateShifted;
-      writeStatusFile(layout.statusFile, readStatusFromDb(state!, name, unchanged ? previousSize : undefined));
-      const summary: RunSummary = {
-        runId,
-        source: opts.kind,
-        upstream: shownUpstream,
-        dest: layout.dest,
-        outcome,
-        exitCode,
-        counts,
-        bytesDownloaded,
-        startedAt,
-        endedAt,
-        error,
-      };
-      events.emit('run-end', summary);
-      return summary;
-    };
-
-    try {
-      const cursorRow = raw.prepare(`SELECT value FROM cursors WHERE source = ?`).pluck().get(cursorKey(opts.kind, opts.upstream)) as
-        | string
-        | undefined;
-      const indexesMissing = raw.prepare(`SELECT 1 FROM files WHERE state != 'present' AND state = 'missing' AND role = 'index' LIMIT 1`).get() !== undefined;
-      if (indexesMissing && cursorRow) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
-      log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: runId }, 'discovering upstream');
-      let discovered;
-      try {
-        discovered = await discover({
-          source,
-          upstream: opts.upstream,
-          state,
-          stagingDir: layout.stagingDir,
-          dest: layout.dest,
-          cursor: cursorRow && !indexesMissing ? JSON.parse(cursorRow) : null,
-          options: opts.sourceOptions,
-          downloader,
-          log,
-          signal,
-        });
-      } catch (err) {
-        if (signal.aborted) return finish('interrupted', EXIT_INTERRUPTED);
-        if (err instanceof UsageError) throw err;
-        error = `discover failed: ${(err as Error).message}`;
-        log.error(error);
-        return finish('failed', EXIT_FAILURES);
-      }
-      counts.rejected = discovered.rejected;
-      const plan = computePlan(raw, discovered.result.mode);
-      // Files an earlier run refused to delete (stale) that upstream wants again are simply live again.
-      const revived = raw
-        .prepare(
-          `UPDATE files SET state = 'present' WHERE state != 'present' AND state = 'stale'
-           AND path IN (SELECT path FROM temp.incoming WHERE kind IN ('blob', 'keep', 'index'))`,
-        )
-        .run().changes;
-      if (revived > 0) stateShifted = true;
-      counts.kept = plan.keep.files;
-      logPlan(log, plan);
-      if (events.listenerCount('file') > 0) {
-        const now = Date.now();
-        for (const f of keptFiles(raw)) {
-          events.emit('file', { runId, path: f.path, url: f.url ?? undefined, size: f.size ?? undefined, sha256: f.sha256 ?? undefined, outcome: 'kept', finishedAt: now });
-        }
-      }
-
-      const tree = new SafeTree(layout.dest);
-      const progress = startProgress(
-        'fetch',
-        () => {
-          const s = downloader!.stats();
-          return {
-            done: counts.downloaded + counts.failed,
-            total: plan.download.files,
-            bytes: s.bytes,
-            totalBytes: plan.download.bytes,
-            failed: counts.failed,
-            inFlight: s.inFlight,
-            concurrency: s.concurrency,
-            retries: s.retries,
-          };
-        },
-        { enabled: opts.progress && plan.download.files > 0, log },
-      );
-      let fetched;
-      try {
-        fetched = await fetchAll({
-          state,
-          tree,
-          tmpDir: layout.tmpDir,
-          partialDir: layout.partialDir,
-          downloader,
-          source: opts.kind,
-          runId,
-          log,
-          signal,
-          events,
-          onProgress: (c) => {
-            counts.downloaded = c.downloaded;
-            counts.failed = c.failed;
-          },
-        });
-      } finally {
-        progress.stop();
-      }
-      counts.downloaded = fetched.downloaded;
-      counts.failed = fetched.failed;
-      bytesDownloaded = fetched.bytes;
-      if (signal.aborted) {
-        error = 'interrupted';
-        return finish('interrupted', EXIT_INTERRUPTED);
-      }
-      if (fetched.failed > 0) {
-        error = `${fetched.failed} file(s) failed; index not published, cursor not advanced (first: ${fetched.failures[0].path}: ${fetched.failures[0].error})`;
-        log.error(error);
-        return finish('failed', EXIT_FAILURES);
-      }
-
-      await placeDeferred({ state, tree, source: opts.kind, runId });
-      counts.published = await publishIndexes({ state, tree, source: opts.kind, runId, events });
-      const collected = collectGarbage({ state, tree, runId, maxDelete: opts.maxDelete, force: opts.force, events, log });
-      counts.deleted = collected.deleted;
-      if (collected.refused) stateShifted = true;
-      // Partials nobody wants go with the rest of the garbage, unless a deletion was refused (a
-      // truncated upstream list must not cost a nearly finished big download either).
-      else removePartials(layout.partialDir, fetched.unusedPartials);
-      // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
-      // the next run looks at the same changes again; a refused deletion does not (the DB keeps
-      // those files as stale for `mirror gc`).
-      if (discovered.problemCount === 0) {
-        raw
-          .prepare(
-            `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-          )
-          .run(cursorKey(opts.kind, opts.upstream), JSON.stringify(discovered.result.cursor ?? null), Date.now());
-      }
-
-      const extra = [
-        ...(collected.refused ? [collected.refused] : []),
-        ...(collected.failed ? [`${collected.failed} stale file(s) could not be deleted (see log); the next run tries again`] : []),
-      ];
-      const problemTotal = discovered.problemCount + extra.length;
-      if (problemTotal > 0) {
-        error = `${problemTotal} problem(s): ${[...discovered.problems, ...extra][0]}`;
-        return finish('failed', EXIT_FAILURES);
-      }
-      return finish('success', EXIT_OK);
-    } catch (err) {
-      // Anything unexpected after the run began (disk full, a DB error, an unsafe path at
-      // publish) still ends the run on record: status, run row and run-end event.
-      if (!finished) {
-        error = (err as Error).message;
-        finish(signal.aborted ? 'interrupted' : 'failed', signal.aborted ? EXIT_INTERRUPTED : EXIT_FAILURES);
-      }
-      throw err;
-    }
-  } finally {
-    await downloader?.close().catch(() => undefined);
-    await state?.close();
-    removeScratch(layout);
-    lock.release();
+/** A stage ended the run early (a failure or an interruption, already logged and noted in run.error). */
+class RunStopped extends Error {
+  constructor(
+    readonly outcome: RunOutcome,
+    readonly exitCode: number,
+  ) {
+    super(`run ${outcome}`);
   }
 }
 
-function logPlan(log: Logger, plan: PlanSummary): void {
+export async function runSync(opts: SyncOptions): Promise<RunSummary> {
+  const source = requireSource(opts.kind);
+  const signal = opts.signal ?? new AbortController().signal;
+  const session = await MirrorSession.open({
+    dest: opts.dest,
+    statePath: opts.statePath,
+    command: `sync ${opts.kind} ${redactCredentials(opts.upstream)}`,
+    scratch: true,
+    name: opts.name,
+  });
+  let downloader: Downloader | undefined;
+  try {
+    // The upstream as recorded and shown: credentials in its URL redacted.
+    const run = await Run.start(session, { command: 'sync', source: opts.kind, upstream: redactCredentials(opts.upstream) }, opts.events);
+    downloader = newDownloader(opts, { log: opts.log, signal, onRequest: (e) => run.events.emit('request', e) });
+    opts.onDownloader?.(downloader);
+    const tree = new SafeTree(session.layout.dest);
+    return await runStages({ opts, source, session, run, downloader, tree, log: opts.log, signal });
+  } finally {
+    await downloader?.close().catch(() => undefined);
+    await session.close();
+  }
+}
+
+async function runStages(ctx: SyncContext): Promise<RunSummary> {
+  const { run, signal } = ctx;
+  try {
+    const discovered = await discoverStage(ctx);
+    const plan = await planStage(ctx, discovered);
+    const fetched = await fetchStage(ctx, plan);
+    await publishStage(ctx);
+    const collected = await collectStage(ctx, fetched);
+    return await endRun(ctx, discovered, collected);
+  } catch (err) {
+    if (err instanceof RunStopped) return run.finish(err.outcome, err.exitCode);
+    // Anything unexpected after the run began (disk full, a DB error, an unsafe path at
+    // publish) still ends the run on record: status, run row and run-end event.
+    if (!run.finished) {
+      run.error = (err as Error).message;
+      await run.finish(signal.aborted ? 'interrupted' : 'failed', signal.aborted ? EXIT_INTERRUPTED : EXIT_FAILURES);
+    }
+    throw err;
+  }
+}
+
+/** Stage 1: upstream's index into the `incoming` work table, from the cursor when it can be trusted. */
+async function discoverStage({ opts, source, session, run, downloader, log, signal }: SyncContext): Promise<DiscoverOutcome> {
+  const { state, layout } = session;
+  const stored = await state.cursors.read(cursorKey(opts.kind, opts.upstream));
+  const indexesMissing = await state.files.hasMissingIndex();
+  if (indexesMissing && stored) log.warn('index files are missing from the mirror (see mirror verify): rediscovering upstream in full');
+  log.info({ source: opts.kind, upstream: opts.upstream, dest: layout.dest, run: run.id }, 'discovering upstream');
+  try {
+    const discovered = await discover({
+      source,
+      upstream: opts.upstream,
+      state,
+      stagingDir: layout.stagingDir,
+      dest: layout.dest,
+      cursor: stored && !indexesMissing ? stored.value : null,
+      options: opts.sourceOptions,
+      downloader,
+      log,
+      signal,
+    });
+    run.counts.rejected = discovered.rejected;
+    return discovered;
+  } catch (err) {
+    if (signal.aborted) throw new RunStopped('interrupted', EXIT_INTERRUPTED);
+    if (err instanceof UsageError) throw err;
+    run.error = `discover failed: ${(err as Error).message}`;
+    log.error(run.error);
+    throw new RunStopped('failed', EXIT_FAILURES);
+  }
+}
+
+/** Stage 2: the diff; stale files upstream wants again are live again; kept files are reported. */
+async function planStage({ session: { state }, run, log }: SyncContext, discovered: DiscoverOutcome): Promise<PlanSummary> {
+  const plan = await computePlan(state, discovered.result.mode);
+  if ((await state.files.reviveWanted()) > 0) run.stateShifted = true;
+  run.counts.kept = plan.keep.files;
   log.info(
     `plan (${plan.mode}): download ${plan.download.files} files (${formatBytes(plan.download.bytes)}` +
       `${plan.download.unknownSize ? `, ${plan.download.unknownSize} of unknown size` : ''}), keep ${plan.keep.files}, ` +
       `delete ${plan.delete.files} (${formatBytes(plan.delete.bytes)}), publish ${plan.publish.files} index files`,
   );
+  if (run.events.listenerCount('file') > 0) {
+    const now = Date.now();
+    for await (const f of keptFiles(state)) {
+      run.events.emit('file', { runId: run.id, path: f.path, url: f.url ?? undefined, size: f.size ?? undefined, sha256: f.sha256 ?? undefined, outcome: 'kept', finishedAt: now });
+    }
+  }
+  return plan;
+}
+
+/** Stage 3: every blob of the plan; any failure (or an interruption) ends the run here. */
+async function fetchStage(ctx: SyncContext, plan: PlanSummary): Promise<FetchCounts> {
+  const { session, run, downloader, log, signal } = ctx;
+  const { counts } = run;
+  const progress = startProgress(
+    'fetch',
+    () => {
+      const s = downloader.stats();
+      return {
+        done: counts.downloaded + counts.failed,
+        total: plan.download.files,
+        bytes: s.bytes,
+        totalBytes: plan.download.bytes,
+        failed: counts.failed,
+        inFlight: s.inFlight,
+        concurrency: s.concurrency,
+        retries: s.retries,
+      };
+    },
+    { enabled: ctx.opts.progress && plan.download.files > 0, log },
+  );
+  let fetched: FetchCounts;
+  try {
+    fetched = await fetchAll({
+      state: session.state,
+      tree: ctx.tree,
+      tmpDir: session.layout.tmpDir,
+      partialDir: session.layout.partialDir,
+      downloader,
+      source: ctx.opts.kind,
+      runId: run.id,
+      log,
+      signal,
+      events: run.events,
+      onProgress: (c) => {
+        counts.downloaded = c.downloaded;
+        counts.failed = c.failed;
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+  counts.downloaded = fetched.downloaded;
+  counts.failed = fetched.failed;
+  run.bytesDownloaded = fetched.bytes;
+  if (signal.aborted) {
+    run.error = 'interrupted';
+    throw new RunStopped('interrupted', EXIT_INTERRUPTED);
+  }
+  if (fetched.failed > 0) {
+    run.error = `${fetched.failed} file(s) failed; index not published, cursor not advanced (first: ${fetched.failures[0].path}: ${fetched.failures[0].error})`;
+    log.error(run.error);
+    throw new RunStopped('failed', EXIT_FAILURES);
+  }
+  return fetched;
+}
+
+/** Stage 4: the held-back downloads, then the index files, root last. */
+async function publishStage({ opts, session, run, tree }: SyncContext): Promise<void> {
+  const params = { state: session.state, tree, source: opts.kind, runId: run.id, events: run.events };
+  await placeDeferred(params);
+  run.counts.published = await publishIndexes(params);
+}
+
+/** Stage 5: what upstream no longer wants, under the --max-delete guard; unused partials too. */
+async function collectStage({ opts, session, run, tree, log }: SyncContext, fetched: FetchCounts): Promise<CollectResult> {
+  const collected = await collectGarbage({ state: session.state, tree, runId: run.id, maxDelete: opts.maxDelete, force: opts.force, events: run.events, log });
+  run.counts.deleted = collected.deleted;
+  if (collected.refused) run.stateShifted = true;
+  // Partials nobody wants go with the rest of the garbage, unless a deletion was refused (a
+  // truncated upstream list must not cost a nearly finished big download either).
+  else removePartials(session.layout.partialDir, fetched.unusedPartials);
+  return collected;
+}
+
+/** The cursor, and the run's outcome. */
+async function endRun({ opts, session, run }: SyncContext, discovered: DiscoverOutcome, collected: CollectResult): Promise<RunSummary> {
+  // An upstream problem (a malformed line, a rejected path) keeps the cursor where it was, so
+  // the next run looks at the same changes again; a refused deletion does not (the DB keeps
+  // those files as stale for `mirror gc`).
+  if (discovered.problemCount === 0) {
+    await session.state.cursors.write(cursorKey(opts.kind, opts.upstream), discovered.result.cursor ?? null, Date.now());
+  }
+  const extra = [
+    ...(collected.refused ? [collected.refused] : []),
+    ...(collected.failed ? [`${collected.failed} stale file(s) could not be deleted (see log); the next run tries again`] : []),
+  ];
+  const problemTotal = discovered.problemCount + extra.length;
+  if (problemTotal > 0) {
+    run.error = `${problemTotal} problem(s): ${[...discovered.problems, ...extra][0]}`;
+    return run.finish('failed', EXIT_FAILURES);
+  }
+  return run.finish('success', EXIT_OK);
 }

@@ -11,15 +11,16 @@
 import { lstatSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { StateDb } from '../state/db.js';
+import type { AuditRow, FilesTable } from '../state/types.js';
+import { EXIT_FAILURES, EXIT_OK } from '../errors.js';
 import { newDownloader, type NetworkOptions } from './network.js';
 import { HashPool } from './hash-pool.js';
-import { createTodoTable, fetchAll } from './fetch.js';
-import { RunEvents } from './events.js';
+import { fetchAll } from './fetch.js';
+import { Run } from './run.js';
+import type { MirrorSession } from './session.js';
 import { SafeTree, PRIVATE_DIR } from './safe-path.js';
 import { parseChecksums } from './checksums.js';
 import { startProgress } from './progress.js';
-import type { Layout } from './layout.js';
 
 export type ProblemKind = 'missing' | 'size' | 'corrupt' | 'unexpected' | 'unreadable' | 'database';
 
@@ -43,8 +44,7 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  state: StateDb;
-  layout: Layout;
+  session: MirrorSession;
   hashAll: boolean;
   repair: boolean;
   log: Logger;
@@ -54,119 +54,68 @@ export interface VerifyOptions {
   network: NetworkOptions;
 }
 
-interface PresentRow {
-  path: string;
-  state: string;
-  role: string;
-  url: string | null;
-  present_size: number | null;
-  present_mtime_ms: number | null;
-  present_sha256: string | null;
-  checksums: string;
-}
-
 const PAGE = 5000;
 /** Problems listed one by one in the report; beyond that they are only counted (bounded memory). */
 const MAX_LISTED = 10_000;
 
+/** The problems found so far, and the outcomes of the current page waiting to be recorded. */
+class Findings {
+  readonly problems: VerifyProblem[] = [];
+  readonly count: Record<ProblemKind, number> = { missing: 0, size: 0, corrupt: 0, unexpected: 0, unreadable: 0, database: 0 };
+  private pageBad: VerifyProblem[] = [];
+  private pageGood: string[] = [];
+
+  note(p: VerifyProblem): void {
+    this.count[p.kind]++;
+    if (this.problems.length < MAX_LISTED) this.problems.push(p);
+    if (p.kind !== 'unexpected' && p.kind !== 'database') this.pageBad.push(p);
+  }
+
+  verified(path: string): void {
+    this.pageGood.push(path);
+  }
+
+  /** Problems mark their files 'missing' (the next sync fetches them); verified files are stamped. */
+  async recordPage(files: FilesTable): Promise<void> {
+    const missing = this.pageBad.map((p) => ({ path: p.path, error: `${p.kind}: ${p.detail}` }));
+    await files.recordAudit({ missing, verified: this.pageGood, at: Date.now() });
+    this.pageBad = [];
+    this.pageGood = [];
+  }
+}
+
+/** Progress of the stat and hash steps. */
+interface Checked {
+  stat: number;
+  hash: number;
+  bytes: number;
+}
+
 export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
-  const { raw } = o.state;
-  const problems: VerifyProblem[] = [];
-  const count: Record<ProblemKind, number> = { missing: 0, size: 0, corrupt: 0, unexpected: 0, unreadable: 0, database: 0 };
-  const markMissing = raw.prepare(`UPDATE files SET state = 'missing', error = ? WHERE path = ?`);
-  const stamp = raw.prepare(`UPDATE files SET verified_at = ?, state = 'present', error = NULL WHERE path = ?`);
-  // Problems and verified paths of the current page, written to the DB once the page is done.
-  let pageBad: VerifyProblem[] = [];
-  let pageGood: string[] = [];
-  const note = (p: VerifyProblem) => {
-    count[p.kind]++;
-    if (problems.length < MAX_LISTED) problems.push(p);
-    if (p.kind !== 'unexpected' && p.kind !== 'database') pageBad.push(p);
-  };
-  const flushPage = () => {
-    const now = Date.now();
-    raw.transaction(() => {
-      for (const p of pageBad) markMissing.run(`${p.kind}: ${p.detail}`, p.path);
-      for (const path of pageGood) stamp.run(now, path);
-    })();
-    pageBad = [];
-    pageGood = [];
-  };
+  const { state, layout } = o.session;
+  const findings = new Findings();
+  const { count } = findings;
 
   // 1. database
-  const check = raw.pragma('quick_check', { simple: true }) as string;
-  if (check !== 'ok') note({ kind: 'database', path: o.layout.statePath, detail: check });
+  const check = await state.integrityCheck();
+  if (check !== 'ok') findings.note({ kind: 'database', path: layout.statePath, detail: check });
   const steps: VerifyStep[] = [{ name: 'database', checked: 1, problems: count.database }];
 
-  // 2. stat and 3. hash, page by page: each page's suspects are re-hashed before the next page.
-  const tree = new SafeTree(o.layout.dest);
-  const page = raw.prepare(
-    `SELECT path, state, role, url, present_size, present_mtime_ms, present_sha256, checksums FROM files
-     WHERE state IN ('present', 'missing') AND path > ? ORDER BY path LIMIT ${PAGE}`,
+  const total = await state.files.auditCount();
+  const checked: Checked = { stat: 0, hash: 0, bytes: 0 };
+  const progress = startProgress(
+    'verify',
+    () => ({ done: checked.stat, total, bytes: checked.bytes, totalBytes: 0, failed: count.missing + count.size + count.corrupt }),
+    { enabled: o.progress, log: o.log },
   );
-  const total = raw.prepare(`SELECT count(*) FROM files WHERE state IN ('present', 'missing')`).pluck().get() as number;
-  let statChecked = 0;
-  let hashChecked = 0;
-  let progressBytes = 0;
-  const progress = startProgress('verify', () => ({ done: statChecked, total, bytes: progressBytes, totalBytes: 0, failed: count.missing + count.size + count.corrupt }), {
-    enabled: o.progress,
-    log: o.log,
-  });
   const pool = new HashPool();
   try {
-    let last = '';
-    for (;;) {
-      const rows = page.all(last) as PresentRow[];
-      if (rows.length === 0 || o.signal.aborted) break;
-      last = rows[rows.length - 1].path;
-      const suspects: PresentRow[] = [];
-      for (const row of rows) {
-        statChecked++;
-        let st;
-        try {
-          if (!tree.parentsAreSafe(row.path)) throw Object.assign(new Error('parent missing or not a directory'), { code: 'ENOENT' });
-          st = lstatSync(join(o.layout.dest, row.path));
-        } catch (err) {
-          note({ kind: 'missing', path: row.path, detail: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not on disk' : (err as Error).message });
-          continue;
-        }
-        if (!st.isFile()) note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
-        else if (st.size !== row.present_size) note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.present_size}` });
-        else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.present_mtime_ms) suspects.push(row);
-      }
-      const inFlight = new Set<Promise<void>>();
-      for (const row of suspects) {
-        if (o.signal.aborted) break;
-        while (inFlight.size >= pool.capacity) await Promise.race(inFlight);
-        hashChecked++;
-        const task = pool
-          .hash(join(o.layout.dest, row.path))
-          .then(
-            (h) => {
-              progressBytes += h.size;
-              const expected = row.present_sha256 ?? parseChecksums(row.checksums).sha256;
-              if (expected && h.sha256 !== expected) note({ kind: 'corrupt', path: row.path, detail: `sha256 ${h.sha256}, expected ${expected}` });
-              else pageGood.push(row.path);
-            },
-            (err: Error) => note({ kind: 'unreadable', path: row.path, detail: err.message }),
-          )
-          .finally(() => inFlight.delete(task));
-        inFlight.add(task);
-      }
-      await Promise.all(inFlight);
-      flushPage();
-    }
-    steps.push({ name: 'stat', checked: statChecked, problems: count.missing + count.size });
-    steps.push({ name: 'hash', checked: hashChecked, problems: count.corrupt + count.unreadable });
-
+    // 2. stat and 3. hash
+    await statAndHash(o, findings, pool, checked);
+    steps.push({ name: 'stat', checked: checked.stat, problems: count.missing + count.size });
+    steps.push({ name: 'hash', checked: checked.hash, problems: count.corrupt + count.unreadable });
     // 4. unexpected
-    const known = raw.prepare(`SELECT 1 FROM files WHERE path = ?`).pluck();
-    let walked = 0;
-    for (const rel of walkFiles(o.layout.dest)) {
-      if (o.signal.aborted) break;
-      walked++;
-      if (!known.get(rel)) note({ kind: 'unexpected', path: rel, detail: 'on disk but not in the state DB' });
-    }
+    const walked = await findUnexpected(o, findings);
     steps.push({ name: 'unexpected', checked: walked, problems: count.unexpected });
   } finally {
     progress.stop();
@@ -181,40 +130,114 @@ export async function verifyMirror(o: VerifyOptions): Promise<VerifyReport> {
   }
   const unresolved = o.repair ? steps[steps.length - 1].problems : broken;
   const ok = unresolved === 0 && count.database === 0 && count.unexpected === 0;
-  return { ok, steps, problems };
+  return { ok, steps, problems: findings.problems };
 }
 
+/** Steps 2 and 3, page by page: each page's suspects are re-hashed before the next page. */
+async function statAndHash(o: VerifyOptions, findings: Findings, pool: HashPool, checked: Checked): Promise<void> {
+  const { state, layout } = o.session;
+  const tree = new SafeTree(layout.dest);
+  let last = '';
+  for (;;) {
+    const rows = await state.files.auditPage(last, PAGE);
+    if (rows.length === 0 || o.signal.aborted) break;
+    last = rows[rows.length - 1].path;
+    const suspects: AuditRow[] = [];
+    for (const row of rows) {
+      checked.stat++;
+      let st;
+      try {
+        if (!tree.parentsAreSafe(row.path)) throw Object.assign(new Error('parent missing or not a directory'), { code: 'ENOENT' });
+        st = lstatSync(join(layout.dest, row.path));
+      } catch (err) {
+        findings.note({ kind: 'missing', path: row.path, detail: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not on disk' : (err as Error).message });
+        continue;
+      }
+      if (!st.isFile()) findings.note({ kind: 'missing', path: row.path, detail: 'not a regular file' });
+      else if (st.size !== row.presentSize) findings.note({ kind: 'size', path: row.path, detail: `size ${st.size}, expected ${row.presentSize}` });
+      else if (o.hashAll || row.state === 'missing' || Math.floor(st.mtimeMs) !== row.presentMtimeMs) suspects.push(row);
+    }
+    await hashSuspects(o, suspects, findings, pool, checked);
+    await findings.recordPage(state.files);
+  }
+}
+
+async function hashSuspects(o: VerifyOptions, suspects: AuditRow[], findings: Findings, pool: HashPool, checked: Checked): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for (const row of suspects) {
+    if (o.signal.aborted) break;
+    while (inFlight.size >= pool.capacity) await Promise.race(inFlight);
+    checked.hash++;
+    const task = pool
+      .hash(join(o.session.layout.dest, row.path))
+      .then(
+        (h) => {
+          checked.bytes += h.size;
+          const expected = row.presentSha256 ?? parseChecksums(row.checksums).sha256;
+          if (expected && h.sha256 !== expected) findings.note({ kind: 'corrupt', path: row.path, detail: `sha256 ${h.sha256}, expected ${expected}` });
+          else findings.verified(row.path);
+        },
+        (err: Error) => findings.note({ kind: 'unreadable', path: row.path, detail: err.message }),
+      )
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Step 4: files on disk the DB does not know; returns how many files were walked. */
+async function findUnexpected(o: VerifyOptions, findings: Findings): Promise<number> {
+  const { files } = o.session.state;
+  let walked = 0;
+  let walkedPage: string[] = [];
+  const checkWalked = async () => {
+    const known = await files.known(walkedPage);
+    for (const rel of walkedPage) if (!known.has(rel)) findings.note({ kind: 'unexpected', path: rel, detail: 'on disk but not in the state DB' });
+    walkedPage = [];
+  };
+  for (const rel of walkFiles(o.session.layout.dest)) {
+    if (o.signal.aborted) break;
+    walked++;
+    walkedPage.push(rel);
+    if (walkedPage.length >= PAGE) await checkWalked();
+  }
+  await checkWalked();
+  return walked;
+}
+
+/** Re-downloads the missing blobs, as a run of its own (command 'repair'); returns how many. */
 async function repair(o: VerifyOptions): Promise<number> {
-  const { raw } = o.state;
-  const broken = raw.prepare(`SELECT count(*) FROM files WHERE state != 'present' AND state = 'missing'`).pluck().get() as number;
+  const { state, layout } = o.session;
+  const broken = await state.files.missingCount();
   if (broken === 0) return 0;
-  createTodoTable(raw);
-  raw.exec(`INSERT INTO temp.todo (path, url, size, checksums) SELECT path, url, size, checksums FROM files
-            WHERE state != 'present' AND state = 'missing' AND role = 'blob' AND url IS NOT NULL`);
-  const notRepairable = broken - (raw.prepare(`SELECT count(*) FROM temp.todo`).pluck().get() as number);
+  const { todo } = state.work;
+  await todo.reset();
+  const notRepairable = broken - (await todo.fillWithMissing());
   if (notRepairable > 0) o.log.warn(`${notRepairable} index file(s) cannot be re-downloaded; the next 'mirror sync' republishes them`);
-  const runId = Number(
-    raw.prepare(`INSERT INTO runs (command, source, upstream, started_at) VALUES ('repair', 'verify', 'repair', ?)`).run(Date.now()).lastInsertRowid,
-  );
-  const source = (raw.prepare(`SELECT source FROM files WHERE state != 'present' AND state = 'missing' LIMIT 1`).pluck().get() as string) ?? 'unknown';
+  const run = await Run.start(o.session, await Run.identityOf(o.session, 'repair'));
   const downloader = newDownloader(o.network, { log: o.log, signal: o.signal });
   try {
     const counts = await fetchAll({
-      state: o.state,
-      tree: new SafeTree(o.layout.dest),
-      tmpDir: o.layout.tmpDir,
+      state,
+      tree: new SafeTree(layout.dest),
+      tmpDir: layout.tmpDir,
       downloader,
-      source,
-      runId,
+      source: run.identity.source,
+      runId: run.id,
       log: o.log,
       signal: o.signal,
-      events: new RunEvents(),
+      events: run.events,
       deferTreeConflicts: false,
     });
-    raw
-      .prepare(`UPDATE runs SET ended_at = ?, outcome = ?, downloaded = ?, failed = ?, bytes = ? WHERE id = ?`)
-      .run(Date.now(), counts.failed ? 'failed' : 'success', counts.downloaded, counts.failed, counts.bytes, runId);
+    run.counts.downloaded = counts.downloaded;
+    run.counts.failed = counts.failed;
+    run.bytesDownloaded = counts.bytes;
+    await run.finish(counts.failed ? 'failed' : 'success', counts.failed ? EXIT_FAILURES : EXIT_OK);
     return counts.downloaded;
+  } catch (err) {
+    run.error = (err as Error).message;
+    await run.finish('failed', EXIT_FAILURES);
+    throw err;
   } finally {
     await downloader.close();
   }

@@ -11,7 +11,7 @@ export interface ListenAddress {
 }
 
 export function parseListen(value: string, flag = '--listen'): ListenAddress {
-  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):)?(\d{1,5})$/.exec(value.trim());
+  const m = value.trim().match(/^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):)?(\d{1,5})$/);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new UsageError(`${flag} must be HOST:PORT (e.g. 127.0.0.1:9090), not '${value}'`);
   const host = m[1] ?? (m[2] ? m[2] : '127.0.0.1');

@@ -8,7 +8,7 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate, type Gunzip } from 'node:zlib';
-import type { Checksums } from '../sources/types.js';
+import type { Checksums } from '../model/checksums.js';
 import { StreamDigest, checksumMismatch } from './integrity.js';
 
 type Decoder = Gunzip | ReturnType<typeof createBrotliDecompress> | ReturnType<typeof createInflate>;

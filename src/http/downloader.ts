@@ -19,7 +19,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { Checksums } from '../sources/types.js';
+import type { Checksums } from '../model/checksums.js';
 import { backoffFromEnv, fullJitterDelay, type BackoffPolicy } from './backoff.js';
 import { chooseRepresentation, DecodedTrack, decodeFileInPlace, parseContentEncoding } from './content-encoding.js';
 import { createDispatcher } from './dispatcher.js';

@@ -2,7 +2,7 @@
 // whatever the index provides) with node:crypto, and compares them with what was expected.
 
 import { createHash, type Hash } from 'node:crypto';
-import type { ChecksumAlgo, Checksums } from '../sources/types.js';
+import type { ChecksumAlgo, Checksums } from '../model/checksums.js';
 
 export const CHECKSUM_ALGOS: readonly ChecksumAlgo[] = ['sha256', 'sha512', 'sha1', 'md5'];
 

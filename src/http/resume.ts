@@ -67,7 +67,7 @@ export async function hashPrefix(file: string, length: number, digest: StreamDig
 /** Parses `Content-Range: bytes START-END/TOTAL` (TOTAL may be *). */
 export function parseContentRange(header: string | string[] | undefined): { start: number; end: number; total?: number } | null {
   const raw = Array.isArray(header) ? header[0] : header;
-  const m = raw ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(raw.trim()) : null;
+  const m = raw ? raw.trim().match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/) : null;
   if (!m) return null;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }

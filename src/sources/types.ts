@@ -15,9 +15,9 @@
 // Paths are relative, '/'-separated and untrusted: the engine validates every one.
 // The adapter returns the discovery mode and the cursor to store if the run fully succeeds.
 import type { Logger } from 'pino';
+import type { ChecksumAlgo, Checksums } from '../model/checksums.js';
 
-export type ChecksumAlgo = 'sha256' | 'sha512' | 'sha1' | 'md5';
-export type Checksums = Partial<Record<ChecksumAlgo, string>>;
+export type { ChecksumAlgo, Checksums };
 
 export interface BlobEntry {
   kind: 'blob';

@@ -20,6 +20,7 @@ import pino from 'pino';
 import { buildCorpus, REAL_SCALE, type Corpus } from './crates-corpus.js';
 import { cacheDir, MIRROR_BIN, ratio, timedOk, type Timed } from './bench-util.js';
 import { openStateDb } from '../../src/state/db.js';
+import { sqliteHandle } from '../../src/state/sqlite/index.js';
 import { discover } from '../../src/engine/discover.js';
 import { Downloader } from '../../src/http/downloader.js';
 import { cratesSource } from '../../src/sources/crates/index.js';
@@ -61,12 +62,12 @@ async function seed(dest: string): Promise<void> {
       log,
       signal: new AbortController().signal,
     });
-    state.raw.exec(`
+    sqliteHandle(state).exec(`
       INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size, present_mtime_ms, updated_run)
         SELECT path, 'crates', 'blob', url, 2048, checksums, NULL, 'present', 2048, 0, 0 FROM temp.incoming WHERE kind = 'blob';
       INSERT INTO files (path, source, role, url, size, checksums, stage, state, present_size, present_mtime_ms, updated_run)
         SELECT path, 'crates', 'index', NULL, size, '{}', stage, 'present', size, 0, 0 FROM temp.incoming WHERE kind = 'index';`);
-    state.raw
+    sqliteHandle(state)
       .prepare(`INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)`)
       .run(`crates ${upstream}`, JSON.stringify(found.result.cursor), Date.now());
   } finally {

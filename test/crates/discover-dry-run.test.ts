@@ -8,6 +8,7 @@ import pino from 'pino';
 import { discover } from '../../src/engine/discover.js';
 import { Downloader } from '../../src/http/downloader.js';
 import { openStateDb } from '../../src/state/db.js';
+import { sqliteHandle } from '../../src/state/sqlite/index.js';
 import type { Entry, Source } from '../../src/sources/types.js';
 
 const log = pino({ level: 'silent' });
@@ -48,7 +49,7 @@ describe('discover: index entries in a dry run', () => {
         signal: new AbortController().signal,
         ...(dryRun === undefined ? {} : { dryRun }),
       });
-      const rows = state.raw.prepare(`SELECT path, size, staged, stage FROM temp.incoming WHERE kind = 'index' ORDER BY path`).all();
+      const rows = sqliteHandle(state).prepare(`SELECT path, size, staged, stage FROM temp.incoming WHERE kind = 'index' ORDER BY path`).all();
       return { ...outcome, rows };
     } finally {
       await downloader.close();

@@ -27,29 +27,26 @@ export async function bundleMembers(root: string, since: number | null, statePat
   const lock = lockMirror(layout, 'bundle');
   const state = await openStateDb(layout.statePath, { readonly: true });
   try {
-    const { raw } = state;
-    const run = raw.prepare(`SELECT max(id) FROM runs WHERE ended_at IS NOT NULL`).pluck().get() as number | null;
+    const run = await state.runs.lastEnded();
     if (since === null) {
       const listing = await walkMirror(root);
       return { files: listing.files, deleted: [], run };
     }
-    if (!raw.prepare(`SELECT 1 FROM runs WHERE id = ?`).get(since)) throw new UsageError(`--since ${since}: no such run in ${layout.statePath}`);
-    const paths = raw
-      .prepare(`SELECT path FROM files WHERE state = 'present' AND updated_run > ? ORDER BY path`)
-      .pluck()
-      .all(since) as string[];
+    if (!(await state.runs.exists(since))) throw new UsageError(`--since ${since}: no such run in ${layout.statePath}`);
+    const paths = await state.files.presentWrittenAfter(since);
     const files: MirrorFile[] = [];
     for (const path of paths) {
       const st = await fs.stat(join(root, path)).catch(() => null);
       if (!st?.isFile()) throw new UsageError(`${path} is recorded as present but missing on disk; run 'mirror verify --repair' first`);
       files.push({ path, size: st.size, mtimeMs: st.mtimeMs });
     }
-    const present = raw.prepare(`SELECT 1 FROM files WHERE path = ? AND state = 'present'`).pluck();
-    const deleted = new Set<string>();
+    const deletedSince = new Set<string>();
     for await (const r of readManifest(layout.privateDir)) {
-      if (r.type === 'file' && r.outcome === 'deleted' && r.run > since && !present.get(r.path)) deleted.add(r.path);
+      if (r.type === 'file' && r.outcome === 'deleted' && r.run > since) deletedSince.add(r.path);
     }
-    return { files, deleted: [...deleted].sort(), run };
+    const present = await state.files.presentAmong([...deletedSince]);
+    const deleted = [...deletedSince].filter((path) => !present.has(path));
+    return { files, deleted: deleted.sort(), run };
   } finally {
     await state.close();
     lock.release();

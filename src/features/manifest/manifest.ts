@@ -129,7 +129,7 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
 function rotateIfLarge(privateDir: string, maxSize: number): void {
   const current = join(privateDir, CURRENT);
   if (!existsSync(current) || lstatSync(current).size < maxSize) return;
-  const next = Math.max(0, ...manifestFiles(privateDir).map((f) => Number(ROTATED.exec(f)?.[1] ?? 0))) + 1;
+  const next = Math.max(0, ...manifestFiles(privateDir).map((f) => Number(f.match(ROTATED)?.[1] ?? 0))) + 1;
   renameSync(current, join(privateDir, `manifest.${next}.jsonl`));
 }
 
@@ -137,7 +137,7 @@ function rotateIfLarge(privateDir: string, maxSize: number): void {
 export function manifestFiles(privateDir: string): string[] {
   if (!existsSync(privateDir)) return [];
   const names = readdirSync(privateDir);
-  const rotated = names.filter((n) => ROTATED.test(n)).sort((a, b) => Number(ROTATED.exec(a)![1]) - Number(ROTATED.exec(b)![1]));
+  const rotated = names.filter((n) => ROTATED.test(n)).sort((a, b) => Number(a.match(ROTATED)![1]) - Number(b.match(ROTATED)![1]));
   return names.includes(CURRENT) ? [...rotated, CURRENT] : rotated;
 }
 

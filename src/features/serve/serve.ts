@@ -159,7 +159,7 @@ function notModified(req: IncomingMessage, etag: string, mtimeMs: number): boole
 /** A single satisfiable range, 'unsatisfiable', or null to send the whole body. */
 function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
   if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const m = header.trim().match(/^bytes=(\d*)-(\d*)$/);
   if (!m || (m[1] === '' && m[2] === '')) return null; // multiple or malformed ranges: full body
   if (m[1] === '') {
     const suffix = Number(m[2]);

@@ -74,7 +74,7 @@ export function sourceFiles(stanza: Stanza): PoolFile[] | string {
     if (lines === undefined) continue;
     for (const line of lines.split('\n')) {
       if (line === '') continue;
-      const m = /^(\S+)\s+(\d+)\s+(\S+)$/.exec(line);
+      const m = line.match(/^(\S+)\s+(\d+)\s+(\S+)$/);
       if (!m || !validHex(algo, m[1])) return `${where(stanza)}: bad ${field} line '${line}'`;
       const [, hex, sizeText, name] = m;
       if (!isSafeName(name)) return `${where(stanza)}: unsafe file name '${name}'`;

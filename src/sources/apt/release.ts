@@ -57,7 +57,7 @@ export function parseRelease(text: string): Release {
     algos.push(algo);
     for (const line of section.split('\n')) {
       if (line === '') continue;
-      const m = /^([0-9a-fA-F]+)\s+(\d+)\s+(\S+)$/.exec(line);
+      const m = line.match(/^([0-9a-fA-F]+)\s+(\d+)\s+(\S+)$/);
       if (!m || m[1].length !== hexLength) throw new ReleaseError(`malformed ${field} line in Release: '${line}'`);
       const [, hex, sizeText, path] = m;
       if (!isSafeRelPath(path)) throw new ReleaseError(`unsafe path in Release ${field}: '${path}'`);

@@ -100,7 +100,7 @@ function sectionSource(name: string | null, items: OpamItem[], line: number): Do
 
 /** Why a `src` address cannot be mirrored by hash, the way opam reads an address; null when it can. */
 export function notCacheable(url: string): string | null {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  const scheme = url.match(/^([A-Za-z][A-Za-z0-9+.-]*):\/\//)?.[1]?.toLowerCase();
   if (scheme === undefined) return 'a local path';
   const [backend, transport = backend] = scheme.includes('+') ? scheme.split('+', 2) : [scheme];
   if (['git', 'hg', 'darcs'].includes(backend)) return 'a version control repository';

@@ -83,8 +83,8 @@ class Lexer {
   /** An identifier, a boolean or an integer: the longest match; an integer or boolean wins a tie. */
   private word(pos: number): Token | null {
     IDENT_RE.lastIndex = INT_RE.lastIndex = pos;
-    const ident = IDENT_RE.exec(this.text)?.[0] ?? '';
-    const int = INT_RE.exec(this.text)?.[0] ?? '';
+    const ident = this.text.match(IDENT_RE)?.[0] ?? '';
+    const int = this.text.match(INT_RE)?.[0] ?? '';
     if (ident === '' && int === '') return null;
     this.pos += Math.max(ident.length, int.length);
     if (int.length >= ident.length) return { type: 'int', text: int, line: this.line };
@@ -155,7 +155,7 @@ class Lexer {
         i += 4;
       } else {
         // A backslash at the end of a line continues the string after the next line's indentation.
-        const m = /^\r?\n[ \t]*/.exec(text.slice(i + 1, i + 200));
+        const m = text.slice(i + 1, i + 200).match(/^\r?\n[ \t]*/);
         if (!m) throw new OpamSyntaxError('illegal escape sequence', this.line);
         this.line++;
         i += 1 + m[0].length;

@@ -25,7 +25,7 @@ export function parseManifestList(text: string): ManifestList {
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
-    const m = LINE.exec(line);
+    const m = line.match(LINE);
     if (!m || !DATE.test(m[1])) {
       ignored++;
       continue;
@@ -58,6 +58,6 @@ export type Pin = { kind: 'date'; date: string } | { kind: 'version'; version: s
 
 export function parsePin(value: string): Pin | null {
   if (DATE.test(value)) return { kind: 'date', date: value };
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(value);
+  const m = value.match(/^(\d+)\.(\d+)\.(\d+)$/);
   return m ? { kind: 'version', version: `${Number(m[1])}.${Number(m[2])}.${Number(m[3])}` } : null;
 }

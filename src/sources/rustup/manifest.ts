@@ -11,7 +11,7 @@
 // mirror never publishes a manifest it could not read whole. `renames` and `profiles` are read
 // for component selection; unknown tables (`artifacts`, ...) are ignored.
 import { parse, TomlError } from 'smol-toml';
-import { checkRelativePath } from '../../engine/safe-path.js';
+import { checkRelativePath } from '../../model/safe-path.js';
 
 export class ManifestError extends Error {}
 
@@ -145,7 +145,7 @@ function readProfiles(value: unknown, fail: (what: string) => never): Map<string
 
 /** "1.90.0 (1159e78c4 2025-09-14)" -> "1.90.0"; null unless a plain X.Y.Z release. */
 export function stableVersion(rustVersion: string): string | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:\s|$)/.exec(rustVersion);
+  const m = rustVersion.match(/^(\d+)\.(\d+)\.(\d+)(?:\s|$)/);
   return m ? `${Number(m[1])}.${Number(m[2])}.${Number(m[3])}` : null;
 }
 

@@ -5,6 +5,7 @@
 import { cac, type Command } from 'cac';
 import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_USAGE, InterruptedError, UsageError } from './errors.js';
 import { VERSION } from './version.js';
+import { redactCredentials } from './util/redact.js';
 import { COMMANDS, GLOBAL_FLAGS, flagForms, type FlagSpec } from './commands/flags.js';
 import { registerSourceFlags } from './commands/source-flags.js';
 
@@ -47,7 +48,13 @@ function addFlag(target: Command, spec: FlagSpec): void {
 }
 
 function runCommand(body: () => Promise<number>): void {
-  body().then(
+  // Nothing left to wait for while the command has not finished is a bug: never a silent exit 0.
+  const stalled = () => {
+    process.stderr.write('mirror: internal error: the command stopped before it finished\n');
+    process.exitCode = EXIT_FAILURES;
+  };
+  process.once('beforeExit', stalled);
+  body().finally(() => process.off('beforeExit', stalled)).then(
     (code) => {
       process.exitCode = code;
     },
@@ -57,7 +64,7 @@ function runCommand(body: () => Promise<number>): void {
         process.exitCode = EXIT_INTERRUPTED;
         return;
       }
-      process.stderr.write(`mirror: ${e.message ?? String(err)}\n`);
+      process.stderr.write(`mirror: ${redactCredentials(e.message ?? String(err))}\n`);
       if (!(err instanceof UsageError) && process.env.MIRROR_DEBUG) process.stderr.write(`${e.stack}\n`);
       process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES;
     },
@@ -89,6 +96,6 @@ try {
     cli.runMatchedCommand();
   }
 } catch (err) {
-  process.stderr.write(`mirror: ${(err as Error).message}\n`);
+  process.stderr.write(`mirror: ${redactCredentials((err as Error).message)}\n`);
   process.exitCode = EXIT_USAGE;
 }

@@ -54,6 +54,13 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
     negation: 'HTTP/2 where the server offers it (undoes `http1 = true` from a config file)',
   }),
   flag({
+    name: 'redirect-hosts',
+    type: 'string',
+    value: 'LIST',
+    config: 'job',
+    description: 'follow redirects to other hosts only to these (comma-separated: `host`, `host:port`, `*.example.org`)',
+  }),
+  flag({
     name: 'progress',
     type: 'boolean',
     default: true,

@@ -7,6 +7,7 @@ import { formatBytes } from '../engine/progress.js';
 import { interruptSignal, keepBaselineWasm, makeLogger } from './common.js';
 import { networkOptions, resolveFlags, type ParsedFlags } from './run-options.js';
 import { sourceOptionValues } from './source-flags.js';
+import { redactCredentials } from '../util/redact.js';
 
 export async function run([kind, upstream, dest]: string[], parsed: ParsedFlags): Promise<number> {
   keepBaselineWasm();
@@ -23,7 +24,7 @@ export async function run([kind, upstream, dest]: string[], parsed: ParsedFlags)
     const row = (label: string, s: { files: number; bytes: number }) =>
       `  ${label.padEnd(9)} ${String(s.files).padStart(9)} files  ${formatBytes(s.bytes).padStart(10)}\n`;
     process.stdout.write(
-      `plan (${p.mode}) for ${upstream} -> ${dest}\n` +
+      `plan (${p.mode}) for ${redactCredentials(upstream)} -> ${dest}\n` +
         row('download', p.download) +
         (p.download.unknownSize ? `            (${p.download.unknownSize} of unknown size)\n` : '') +
         row('keep', p.keep) +

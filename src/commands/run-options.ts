@@ -64,7 +64,18 @@ export function networkOptions(flags: FlagValues): NetworkOptions {
     contact: flags.contact === undefined ? undefined : String(flags.contact),
     rateLimit: parseRate(flags['rate-limit']),
     http1: flags.http1 === true,
+    redirectHosts: parseRedirectHosts(flags['redirect-hosts']),
   };
+}
+
+function parseRedirectHosts(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const hosts = String(value).split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(h));
+  if (bad !== undefined || hosts.length === 0) {
+    throw new UsageError(`--redirect-hosts takes host names like cdn.example.org, host:port or *.example.org, comma-separated, not '${bad ?? String(value)}'`);
+  }
+  return hosts;
 }
 
 export interface JobRunOptions extends NetworkOptions {

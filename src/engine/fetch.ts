@@ -2,7 +2,8 @@
 // into `.mirror/tmp/`, keeping a bounded window of downloads queued; finished files are placed
 // and recorded in groups by group-commit.ts. A file that fails verification never reaches its
 // final path. A download that REPLACES a file already in the mirror (same path, new bytes)
-// waits for publish (see group-commit.ts and publish.ts).
+// waits for publish (see group-commit.ts and publish.ts). A local failure (a full disk) fails
+// its file and stops the fetch: no other download is started, those in flight are abandoned.
 // Resume across runs: a large download with a checksum gets a tmp name derived from its path in
 // `partialDir`; when it fails (Ctrl-C, network) and the DownloadError says `resumable`, the
 // partial stays for the next run, which goes on with Range + If-Range and verifies the whole
@@ -106,6 +107,8 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
     holdForPublish: (tmpFile) => names.holdForPublish(tmpFile),
     onCommitted: p.onProgress,
   });
+  const stopOnLocalFailure = new AbortController();
+  const signal = AbortSignal.any([p.signal, stopOnLocalFailure.signal]);
   const fetchOne = async (row: TodoRow) => {
     const tmpFile = names.for(row);
     const startedAt = Date.now();
@@ -115,18 +118,20 @@ export async function fetchAll(p: FetchParams): Promise<FetchCounts> {
         tmpFile,
         size: row.size ?? undefined,
         checksums: parseChecksums(row.checksums),
-        signal: p.signal,
+        signal,
       });
       commit.downloaded({ row, tmpFile, result, startedAt });
     } catch (err) {
       if (!(err instanceof DownloadError && err.resumable)) rmSync(tmpFile, { force: true });
-      if (p.signal.aborted) return;
+      if (signal.aborted) return; // interrupted, or stopped by a local failure
       commit.failed(row, err as Error, startedAt);
+      // The local filesystem failed (a full disk...): the other downloads would only fail the same way.
+      if (err instanceof DownloadError && err.code === 'local') stopOnLocalFailure.abort();
     }
   };
   let fatal: Error | undefined;
-  await dispatch(p, fetchOne, () => fatal ?? commit.error, (err) => void (fatal ??= err));
-  const wentThrough = !p.signal.aborted && !fatal && !commit.error;
+  await dispatch({ ...p, signal }, fetchOne, () => fatal ?? commit.error, (err) => void (fatal ??= err));
+  const wentThrough = !signal.aborted && !fatal && !commit.error;
   await commit.drain();
   const error = fatal ?? commit.error;
   if (error) throw new Error(`cannot record downloaded files: ${error.message}`);

@@ -1,5 +1,5 @@
 // How a command talks to upstream: the global flags that shape the managed downloader
-// (--concurrency, --contact, --rate-limit, --http1), taken alike by sync, plan and
+// (--concurrency, --contact, --rate-limit, --http1, --redirect-hosts), taken alike by sync, plan and
 // verify --repair, and the one place that turns them into a Downloader.
 import type { Logger } from 'pino';
 import { Downloader, type RequestEvent } from '../http/downloader.js';
@@ -13,6 +13,8 @@ export interface NetworkOptions {
   rateLimit?: number;
   /** HTTP/1.1 only, over TLS too: no HTTP/2 (cheaper per file where latency is low). */
   http1?: boolean;
+  /** Hosts a redirect may lead to besides the requested one (--redirect-hosts; default any). */
+  redirectHosts?: string[];
 }
 
 export function userAgent(contact?: string): string {
@@ -28,6 +30,7 @@ export function newDownloader(
     userAgent: userAgent(net.contact),
     rateLimitBytesPerSec: net.rateLimit,
     http2: !net.http1,
+    redirectHosts: net.redirectHosts,
     ...run,
   });
 }

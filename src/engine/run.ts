@@ -8,6 +8,7 @@ import { RunEvents, type RunCounts, type RunOutcome, type RunSummary } from './e
 import type { MirrorSession } from './session.js';
 import { readStatusFile } from './status.js';
 import { UsageError } from '../errors.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface RunIdentity {
   command: RunCommand;
@@ -66,6 +67,7 @@ export class Run {
   async finish(outcome: RunOutcome, exitCode: number): Promise<RunSummary> {
     this.ended = true;
     const endedAt = Date.now();
+    if (this.error) this.error = redactCredentials(this.error);
     const { state, layout } = this.session;
     await state.runs.finish(this.id, { endedAt, outcome, ...this.counts, bytes: this.bytesDownloaded, error: this.error ?? null });
     const c = this.counts;

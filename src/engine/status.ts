@@ -2,6 +2,7 @@
 // run starts (syncing) and when it ends, and derived from the state DB for `mirror status`.
 import { writeFileSync, renameSync, readFileSync, rmSync } from 'node:fs';
 import type { StateDb } from '../state/types.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface MirrorStatus {
   name: string;
@@ -28,9 +29,9 @@ export async function readStatusFromDb(state: StateDb, name: string, knownSize?:
     last_update: iso(lastSuccess),
     last_started: iso(last?.startedAt),
     last_ended: iso(last?.endedAt),
-    upstream: last?.upstream ?? null,
+    upstream: last ? redactCredentials(last.upstream) : null,
     size,
-    error_msg: last?.error ?? null,
+    error_msg: last?.error ? redactCredentials(last.error) : null,
   };
 }
 

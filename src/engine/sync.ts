@@ -22,6 +22,7 @@ import { SafeTree } from './safe-path.js';
 import { startProgress, formatBytes } from './progress.js';
 import { Run } from './run.js';
 import { MirrorSession } from './session.js';
+import { redactCredentials } from '../util/redact.js';
 
 export interface SyncOptions extends NetworkOptions {
   kind: string;
@@ -80,13 +81,14 @@ export async function runSync(opts: SyncOptions): Promise<RunSummary> {
   const session = await MirrorSession.open({
     dest: opts.dest,
     statePath: opts.statePath,
-    command: `sync ${opts.kind} ${opts.upstream}`,
+    command: `sync ${opts.kind} ${redactCredentials(opts.upstream)}`,
     scratch: true,
     name: opts.name,
   });
   let downloader: Downloader | undefined;
   try {
-    const run = await Run.start(session, { command: 'sync', source: opts.kind, upstream: opts.upstream }, opts.events);
+    // The upstream as recorded and shown: credentials in its URL redacted.
+    const run = await Run.start(session, { command: 'sync', source: opts.kind, upstream: redactCredentials(opts.upstream) }, opts.events);
     downloader = newDownloader(opts, { log: opts.log, signal, onRequest: (e) => run.events.emit('request', e) });
     opts.onDownloader?.(downloader);
     const tree = new SafeTree(session.layout.dest);

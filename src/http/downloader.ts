@@ -67,6 +67,8 @@ export interface DownloaderOptions {
   rateLimitBytesPerSec?: number;
   /** Offer HTTP/2 to TLS origins (default true); false keeps every origin on HTTP/1.1. */
   http2?: boolean;
+  /** Hosts a redirect may lead to besides the requested one (default: any host). */
+  redirectHosts?: readonly string[];
   log?: Logger;
   signal?: AbortSignal;
   /** Called after every HTTP exchange (each redirect hop, each retry). */
@@ -420,7 +422,7 @@ export class Downloader {
 
       if (REDIRECT_STATUSES.has(status)) {
         await res.dump();
-        const decision = decideRedirect(url, res.headers.location, visited, 5);
+        const decision = decideRedirect(url, res.headers.location, visited, 5, this.opts.redirectHosts);
         if ('refuse' in decision) throw new AttemptFailure('redirect', decision.refuse, false, { status });
         hop('ok');
         url = decision.follow;
@@ -469,7 +471,15 @@ export class Downloader {
         offset = resumeFrom;
         total = range.total;
       }
-      const result = await this.receive(req, res, url, offset, total, state, origin, signal);
+      let result: Omit<DownloadResult, 'attempts'>;
+      try {
+        result = await this.receive(req, res, url, offset, total, state, origin, signal);
+      } catch (err) {
+        // Whatever stopped the body (a local error too) ends the exchange: an unread body left
+        // open would keep the dispatcher's close() waiting forever.
+        res.cancel(err);
+        throw err;
+      }
       hop('ok', result.size - offset);
       return { ...result, attempts: attempt, finalUrl: url.href };
     }
@@ -509,17 +519,17 @@ export class Downloader {
     state.validator = encoded ? null : { url: req.url, etag, lastModified, size: expectedSize ?? total };
     if (!ifRangeValue(state.validator)) state.validator = null;
     if (offset === 0 && state.validator && (expectedSize ?? total ?? 0) >= this.resumeMinBytes) {
-      await this.io(() => writeSidecar(req.tmpFile, state.validator!));
+      await this.io(req.tmpFile, () => writeSidecar(req.tmpFile, state.validator!));
       state.sidecarWritten = true;
     }
 
     const digest = StreamDigest.for(req.checksums);
-    if (offset > 0) await this.io(() => hashPrefix(req.tmpFile, offset, digest));
+    if (offset > 0) await this.io(req.tmpFile, () => hashPrefix(req.tmpFile, offset, digest));
     const decoded = encoded && codings ? new DecodedTrack(codings, req.checksums, expectedSize ?? Number.MAX_SAFE_INTEGER) : null;
     const rawLimit =
       expectedSize === undefined ? Infinity : encoded ? expectedSize + Math.ceil(expectedSize / 100) + 65_536 : expectedSize;
 
-    const writer = await this.io(() => BufferedFileWriter.open(req.tmpFile, offset));
+    const writer = await this.io(req.tmpFile, () => BufferedFileWriter.open(req.tmpFile, offset));
     let receiveError: unknown = null;
     let mtimeMs: number | undefined;
     try {
@@ -534,7 +544,11 @@ export class Downloader {
           });
         }
         decoded?.write(chunk);
-        await writer.write(chunk);
+        try {
+          await writer.write(chunk);
+        } catch (err) {
+          throw localFailure(req.tmpFile, err);
+        }
         this.counters.bytes += chunk.length;
         this.byteMeter.add(chunk.length);
         origin.controller.noteBytes(chunk.length);
@@ -544,9 +558,9 @@ export class Downloader {
       receiveError = err;
     }
     try {
-      mtimeMs = await writer.close();
+      mtimeMs = await this.io(req.tmpFile, () => writer.close());
     } catch (err) {
-      receiveError ??= new AttemptFailure('local', `writing ${req.tmpFile}: ${(err as Error).message}`, false, { cause: err });
+      receiveError ??= err;
     }
     state.offset = writer.size;
     if (receiveError) {
@@ -561,7 +575,7 @@ export class Downloader {
       const decodedCandidate = decodedOk ? { bytes: decoded.digest.bytes, checksums: decoded.digest.digest() } : null;
       const choice = chooseRepresentation({ bytes: size, checksums }, decodedCandidate, { checksums: req.checksums, size: expectedSize }, url.pathname);
       if (choice === 'decoded' && decodedCandidate && codings) {
-        await this.io(() => decodeFileInPlace(req.tmpFile, codings));
+        await this.io(req.tmpFile, () => decodeFileInPlace(req.tmpFile, codings));
         size = decodedCandidate.bytes;
         checksums = decodedCandidate.checksums;
         mtimeMs = undefined; // rewritten: the caller stats it
@@ -586,7 +600,7 @@ export class Downloader {
         integrity: true,
       });
     }
-    if (state.sidecarWritten) await this.io(() => removeSidecar(req.tmpFile));
+    if (state.sidecarWritten) await this.io(req.tmpFile, () => removeSidecar(req.tmpFile));
     return { status: 200, size, checksums, etag, lastModified, mtimeMs };
   }
 
@@ -632,12 +646,15 @@ export class Downloader {
     });
   }
 
-  /** Runs a local filesystem operation; its failure is final ('local'). */
-  private async io<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a filesystem operation on the tmp file (or its sidecar); its failure (a full disk...)
+   * is final ('local', never retried against the network) and leaves nothing worth resuming.
+   */
+  private async io<T>(tmpFile: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (err) {
-      throw new AttemptFailure('local', `filesystem error: ${(err as Error).message}`, false, { cause: err });
+      throw localFailure(tmpFile, err);
     }
   }
 
@@ -652,6 +669,10 @@ export class Downloader {
       this.opts.log?.warn({ err }, 'onRequest hook failed');
     }
   }
+}
+
+function localFailure(tmpFile: string, err: unknown): AttemptFailure {
+  return new AttemptFailure('local', `cannot write ${tmpFile}: ${(err as Error).message}`, false, { cause: err, discardPartial: true });
 }
 
 function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {

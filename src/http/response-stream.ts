@@ -24,6 +24,7 @@ export class ResponseStream {
   private queued = 0;
   private done = false;
   private error: unknown = null;
+  private cancelled = false;
   private wake: (() => void) | null = null;
 
   constructor(
@@ -47,8 +48,10 @@ export class ResponseStream {
     }
   }
 
-  /** Stops the exchange (the connection or HTTP/2 stream is closed). */
+  /** Stops the exchange (the connection or HTTP/2 stream is closed); a no-op once it ended. */
   cancel(reason: unknown): void {
+    if (this.done || this.error || this.cancelled) return;
+    this.cancelled = true;
     this.controller.abort(reason);
   }
 

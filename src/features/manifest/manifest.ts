@@ -3,7 +3,7 @@
 // failed, and kept — wanted by the run and already present — as the engine reports them), then
 // one `run` record with the summary. At the start of a run, a file at
 // or over the size limit is rotated to `manifest.<N>.jsonl` (N increasing; nothing is deleted),
-// so one run's records always sit in one file.
+// so one run's records always sit in one file. Credentials in URLs are redacted.
 //
 // Record schema (v = MANIFEST_SCHEMA):
 //   {"v":1,"type":"file","run":7,"path":"...","url":"...","size":123,"sha256":"...",
@@ -14,6 +14,7 @@ import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readd
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { FileEvent, RunEvents, RunStartEvent, RunSummary } from '../../engine/events.js';
+import { redactCredentials } from '../../util/redact.js';
 
 export const MANIFEST_SCHEMA = 1;
 export const DEFAULT_MANIFEST_MAX_SIZE = 256 * 1024 * 1024;
@@ -87,12 +88,12 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
       type: 'file',
       run: e.runId,
       path: e.path,
-      url: e.url ?? null,
+      url: e.url === undefined ? null : redactCredentials(e.url),
       size: e.size ?? null,
       sha256: e.sha256 ?? null,
       outcome: e.outcome,
       attempts: e.attempts ?? null,
-      error: e.error ?? null,
+      error: e.error === undefined ? null : redactCredentials(e.error),
       started: e.startedAt !== undefined ? iso(e.startedAt) : null,
       finished: iso(e.finishedAt),
     });
@@ -105,13 +106,13 @@ export function attachManifest(events: RunEvents, opts: ManifestOptions): { clos
       type: 'run',
       run: s.runId,
       source: s.source,
-      upstream: s.upstream,
+      upstream: redactCredentials(s.upstream),
       outcome: s.outcome,
       started: iso(s.startedAt),
       finished,
       counts: s.counts,
       bytes: s.bytesDownloaded,
-      error: s.error ?? null,
+      error: s.error === undefined ? null : redactCredentials(s.error),
     });
     closeFile();
   });

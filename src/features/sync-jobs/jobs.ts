@@ -11,6 +11,7 @@ import { EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from
 import { attachManifest } from '../manifest/manifest.js';
 import type { SyncMetrics } from '../metrics/metrics.js';
 import { parseListen } from '../listen.js';
+import { redactCredentials } from '../../util/redact.js';
 
 export interface ObservedSyncOptions extends SyncOptions {
   /** Job name: the metrics label and status.json's name. */
@@ -51,7 +52,7 @@ export async function runJobs(jobs: ObservedSyncOptions[], parallel: number, log
           return { job: job.job, exitCode: summary.exitCode, summary, error: summary.error };
         } catch (err) {
           jobLog.error((err as Error).message);
-          return { job: job.job, exitCode: err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES, error: (err as Error).message };
+          return { job: job.job, exitCode: err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURES, error: redactCredentials((err as Error).message) };
         }
       }),
     ),

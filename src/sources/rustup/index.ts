@@ -129,7 +129,7 @@ function readCursor(value: unknown): RustupCursor | null {
 
 async function readRustupVersion(up: DistUpstream): Promise<string> {
   const text = readFileSync((await up.fetch('rustup/release-stable.toml'))!, 'utf8');
-  const m = /^version\s*=\s*['"](\d+\.\d+\.\d+)['"]\s*$/m.exec(text);
+  const m = text.match(/^version\s*=\s*['"](\d+\.\d+\.\d+)['"]\s*$/m);
   if (!m) throw new Error(`${up.url('rustup/release-stable.toml')} names no version`);
   return m[1];
 }
